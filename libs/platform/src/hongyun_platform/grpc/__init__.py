@@ -1,0 +1,1 @@
+"""gRPC plumbing: caller context, interceptors, error mapping, server lifecycle."""

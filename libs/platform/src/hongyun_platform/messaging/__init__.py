@@ -1,0 +1,1 @@
+"""Events: envelope, transactional outbox + relay, idempotent consumers, stream provisioning."""

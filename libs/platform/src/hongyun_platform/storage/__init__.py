@@ -1,0 +1,35 @@
+"""Object storage: one interface (ObjectStore), an S3 backend for MinIO and a filesystem
+backend with signed local URLs for the embedded `make run` setup. See docs/adr/0004."""
+
+from .base import ByteRange, ObjectData, ObjectInfo, ObjectStore, validate_key
+from .errors import (
+    InvalidObjectKey,
+    InvalidSignature,
+    ObjectNotFound,
+    ObjectTooLarge,
+    RangeNotSatisfiable,
+    StorageError,
+)
+from .factory import StorageSettings, storage_from_settings
+from .filesystem import FilesystemObjectStore
+from .fs_http import make_fs_download_app
+from .s3 import S3ObjectStore
+
+__all__ = [
+    "ByteRange",
+    "FilesystemObjectStore",
+    "InvalidObjectKey",
+    "InvalidSignature",
+    "ObjectData",
+    "ObjectInfo",
+    "ObjectNotFound",
+    "ObjectStore",
+    "ObjectTooLarge",
+    "RangeNotSatisfiable",
+    "S3ObjectStore",
+    "StorageError",
+    "StorageSettings",
+    "make_fs_download_app",
+    "storage_from_settings",
+    "validate_key",
+]

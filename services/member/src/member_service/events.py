@@ -1,0 +1,67 @@
+"""Event payloads of the member service, written to the outbox in the caller's transaction."""
+
+from __future__ import annotations
+
+from hongyun.member.v1 import events_pb2
+from hongyun_platform.db import UnitOfWork
+from hongyun_platform.messaging.envelope import subject_for
+from hongyun_platform.messaging.outbox import add_event
+
+from member_service.models import Member, Organization, messaging
+
+STREAM = "MEMBER"
+STREAM_SUBJECTS = ["member.>"]
+
+
+def _subject(tenant_id, aggregate: str, event: str) -> str:
+    return subject_for("member", tenant_id, aggregate, event)
+
+
+async def organization_created(uow: UnitOfWork, org: Organization) -> None:
+    await add_event(
+        uow.session,
+        messaging.outbox,
+        subject=_subject(org.tenant_id, "organization", "created"),
+        tenant_id=org.tenant_id,
+        payload=events_pb2.OrganizationCreated(
+            organization_id=str(org.id),
+            tenant_id=str(org.tenant_id),
+            parent_id=str(org.parent_id or ""),
+            name=org.name,
+            type=org.type,
+            path=org.path,
+        ),
+    )
+
+
+async def member_registered(uow: UnitOfWork, m: Member) -> None:
+    await add_event(
+        uow.session,
+        messaging.outbox,
+        subject=_subject(m.tenant_id, "member", "registered"),
+        tenant_id=m.tenant_id,
+        payload=events_pb2.MemberRegistered(
+            member_id=str(m.id),
+            tenant_id=str(m.tenant_id),
+            organization_id=str(m.organization_id),
+            category=m.category,
+            party_status=m.party_status,
+            joined_on=m.joined_on.isoformat() if m.joined_on else "",
+        ),
+    )
+
+
+async def member_updated(uow: UnitOfWork, m: Member, changed: list[str]) -> None:
+    await add_event(
+        uow.session,
+        messaging.outbox,
+        subject=_subject(m.tenant_id, "member", "updated"),
+        tenant_id=m.tenant_id,
+        payload=events_pb2.MemberUpdated(
+            member_id=str(m.id),
+            tenant_id=str(m.tenant_id),
+            organization_id=str(m.organization_id),
+            changed_fields=changed,
+            version=m.version,
+        ),
+    )

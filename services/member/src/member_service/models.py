@@ -1,0 +1,115 @@
+"""ORM models of the member schema. Personal data columns hold ciphertext only."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from hongyun_platform.db.base import make_base
+from hongyun_platform.messaging.tables import MessagingTables
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    Uuid,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
+
+SCHEMA = "member"
+Base = make_base(SCHEMA)
+messaging = MessagingTables(Base.metadata)
+
+
+class Ltree(UserDefinedType):
+    """PostgreSQL ltree: materialised path of UUID-hex labels (docs/adr/0002)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw) -> str:
+        return "ltree"
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    path: Mapped[str] = mapped_column(Ltree)
+    status: Mapped[str] = mapped_column(String(16), server_default="active")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    type: Mapped[int] = mapped_column(SmallInteger)
+    path: Mapped[str] = mapped_column(Ltree)
+    depth: Mapped[int] = mapped_column(SmallInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str] = mapped_column(String(64), server_default="")
+
+
+class Member(Base):
+    __tablename__ = "members"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"))
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(50))
+    gender: Mapped[int] = mapped_column(SmallInteger)
+    ethnicity: Mapped[str] = mapped_column(String(20), server_default="")
+    birth_date: Mapped[date] = mapped_column(Date)
+    education: Mapped[str] = mapped_column(String(30), server_default="")
+    category: Mapped[int] = mapped_column(SmallInteger)
+    joined_on: Mapped[date | None] = mapped_column(Date)
+    converted_on: Mapped[date | None] = mapped_column(Date)
+    job_post: Mapped[str] = mapped_column(String(100), server_default="")
+    party_status: Mapped[int] = mapped_column(SmallInteger)
+    lost_contact: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    lost_contact_since: Mapped[date | None] = mapped_column(Date)
+    floating: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    floating_destination: Mapped[str] = mapped_column(String(200), server_default="")
+    # Personal data: AES-GCM/SM4-GCM ciphertext bound to (member id, column) by AAD.
+    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    id_number_index: Mapped[str] = mapped_column(String(64))  # keyed HMAC, for duplicates
+    mobile_phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    landline_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    home_address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(32))  # key of the newest ciphertexts (rotation)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[str] = mapped_column(String(64), server_default="")
+    updated_by: Mapped[str] = mapped_column(String(64), server_default="")
+
+
+class AuditEntry(Base):
+    """Append-only: the runtime role may insert and read, never update or delete."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    actor: Mapped[str] = mapped_column(String(64))
+    actor_roles: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    action: Mapped[str] = mapped_column(String(40))
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    fields: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    reason: Mapped[str] = mapped_column(Text, server_default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,128 @@
+"""All queries of the member schema. Row-level security scopes every row to the transaction's
+tenant; these queries filter by tenant and data scope as well (defence in depth)."""
+
+from __future__ import annotations
+
+import uuid
+
+from hongyun_platform.db import Page, Repository
+from sqlalchemy import ColumnElement, cast, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from member_service.models import AuditEntry, Ltree, Member, Organization, Tenant
+
+
+def _descendant_of(path_col, root_path: str) -> ColumnElement[bool]:
+    return path_col.op("<@")(cast(literal(root_path), Ltree()))
+
+
+class TenantRepository(Repository[Tenant]):
+    model = Tenant
+
+    async def by_code(self, code: str) -> Tenant | None:
+        return (
+            await self.session.execute(select(Tenant).where(Tenant.code == code))
+        ).scalar_one_or_none()
+
+    async def page_visible(self, *, page_size: int, page_token: str) -> Page[Tenant]:
+        # Visibility (own tenant and descendants, or all for platform admins) is the RLS policy.
+        return await self.page(select(Tenant), page_size=page_size, page_token=page_token)
+
+
+class OrganizationRepository(Repository[Organization]):
+    model = Organization
+
+    async def in_tenant(self, tenant_id: uuid.UUID, org_id: uuid.UUID) -> Organization | None:
+        stmt = select(Organization).where(
+            Organization.tenant_id == tenant_id, Organization.id == org_id
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def root_of(self, tenant_id: uuid.UUID) -> Organization | None:
+        stmt = select(Organization).where(
+            Organization.tenant_id == tenant_id, Organization.parent_id.is_(None)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def sibling_named(
+        self, tenant_id: uuid.UUID, parent_id: uuid.UUID | None, name: str
+    ) -> Organization | None:
+        parent = (
+            Organization.parent_id.is_(None)
+            if parent_id is None
+            else Organization.parent_id == parent_id
+        )
+        stmt = select(Organization).where(
+            Organization.tenant_id == tenant_id, parent, Organization.name == name
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def page_subtree(
+        self, tenant_id: uuid.UUID, root_path: str | None, *, page_size: int, page_token: str
+    ) -> Page[Organization]:
+        stmt = select(Organization).where(Organization.tenant_id == tenant_id)
+        if root_path:
+            stmt = stmt.where(_descendant_of(Organization.path, root_path))
+        return await self.page(stmt, page_size=page_size, page_token=page_token)
+
+
+class MemberRepository(Repository[Member]):
+    model = Member
+
+    async def in_subtree(
+        self, tenant_id: uuid.UUID, member_id: uuid.UUID, root_path: str | None
+    ) -> tuple[Member, Organization] | None:
+        stmt = (
+            select(Member, Organization)
+            .join(Organization, Organization.id == Member.organization_id)
+            .where(Member.tenant_id == tenant_id, Member.id == member_id)
+        )
+        if root_path:
+            stmt = stmt.where(_descendant_of(Organization.path, root_path))
+        row = (await self.session.execute(stmt)).first()
+        return (row[0], row[1]) if row else None
+
+    async def by_id_number_index(self, tenant_id: uuid.UUID, index: str) -> Member | None:
+        stmt = select(Member).where(Member.tenant_id == tenant_id, Member.id_number_index == index)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def page_subtree(
+        self,
+        tenant_id: uuid.UUID,
+        root_path: str,
+        *,
+        party_status: int = 0,
+        category: int = 0,
+        page_size: int,
+        page_token: str,
+    ) -> Page[Member]:
+        stmt = (
+            select(Member)
+            .join(Organization, Organization.id == Member.organization_id)
+            .where(Member.tenant_id == tenant_id, _descendant_of(Organization.path, root_path))
+        )
+        if party_status:
+            stmt = stmt.where(Member.party_status == party_status)
+        if category:
+            stmt = stmt.where(Member.category == category)
+        return await self.page(stmt, page_size=page_size, page_token=page_token)
+
+
+class AuditRepository(Repository[AuditEntry]):
+    model = AuditEntry
+
+    async def for_target(self, tenant_id: uuid.UUID, target_id: uuid.UUID) -> list[AuditEntry]:
+        stmt = (
+            select(AuditEntry)
+            .where(AuditEntry.tenant_id == tenant_id, AuditEntry.target_id == target_id)
+            .order_by(AuditEntry.at)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+
+class Repositories:
+    def __init__(self, session: AsyncSession):
+        self.tenants = TenantRepository(session)
+        self.organizations = OrganizationRepository(session)
+        self.members = MemberRepository(session)
+        self.audit = AuditRepository(session)
