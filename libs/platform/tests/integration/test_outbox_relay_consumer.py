@@ -70,7 +70,7 @@ async def write_events(db: Database, n: int, prefix: str) -> list[uuid.UUID]:
                     subject=f"test.{prefix}.thing.happened",
                     payload=StringValue(value=f"{prefix}-{i}"),
                     tenant_id=None,
-                )  # fmt: skip
+                )
             )
     return ids
 

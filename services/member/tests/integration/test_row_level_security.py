@@ -40,7 +40,7 @@ async def app_db(module_database):
 
 
 async def test_unfiltered_select_sees_only_own_tenant(app_db, two_tenants):
-    a, b = two_tenants
+    a, _b = two_tenants
     async with app_db.unit_of_work(a) as uow:
         tenants = set(
             (await uow.session.execute(text("SELECT tenant_id FROM member.members"))).scalars()
