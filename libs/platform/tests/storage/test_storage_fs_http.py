@@ -99,6 +99,15 @@ async def test_ranges_we_do_not_support_or_for_another_version_get_everything(
     assert (fresh.status_code, fresh.content) == (206, DATA[:2])
 
 
+async def test_empty_object(store, client) -> None:
+    await store.put_object("empty.txt", b"", "text/plain")
+    url = await store.presigned_get_url("empty.txt", 60)
+    response = await client.get(url)
+    assert (response.status_code, response.content) == (200, b"")
+    assert response.headers["content-length"] == "0"
+    assert (await client.get(url, headers={"Range": "bytes=0-"})).status_code == 416
+
+
 async def test_head_uses_the_get_signature(store, client) -> None:
     await store.put_object(KEY, DATA)
     response = await client.head(await store.presigned_get_url(KEY, 60))
@@ -129,6 +138,8 @@ async def test_tampered_urls_get_403(store, client) -> None:
         (path, {**query, "sig": flipped}),
         (path, {**query, "expires": str(int(query["expires"]) + 3600)}),
         ("/files/other.pdf", query),  # a signature for one key does not open another
+        (path, {**query, "sig": "é" * 64}),
+        (path, {**query, "expires": "１８"}),  # non-ASCII digits
         (path, {"expires": query["expires"]}),
         (path, {}),
     ]

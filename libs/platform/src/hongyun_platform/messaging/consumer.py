@@ -73,20 +73,25 @@ class IdempotentConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         sub = None
-        while not stop.is_set():
-            try:
-                if sub is None:
-                    sub = await self.subscribe()
-                msgs = await sub.fetch(self.spec.batch, timeout=1)
-            except (TimeoutError, nats.errors.TimeoutError):
-                continue
-            except Exception as exc:
-                log.warning("consumer fetch failed", consumer=self.spec.name, error=str(exc))
-                sub = None
-                await _sleep_unless(stop, 1.0)
-                continue
-            for msg in msgs:
-                await self.handle(msg)
+        try:
+            while not stop.is_set():
+                try:
+                    if sub is None:
+                        sub = await self.subscribe()
+                    msgs = await sub.fetch(self.spec.batch, timeout=1)
+                except (TimeoutError, nats.errors.TimeoutError):
+                    continue
+                except Exception as exc:
+                    log.warning("consumer fetch failed", consumer=self.spec.name, error=str(exc))
+                    sub = None
+                    await _sleep_unless(stop, 1.0)
+                    continue
+                for msg in msgs:
+                    await self.handle(msg)
+        finally:
+            if sub is not None:
+                with contextlib.suppress(Exception):  # the connection may be gone already
+                    await sub.unsubscribe()
 
     async def handle(self, msg: Msg) -> str:
         """Process one message; returns "processed", "duplicate", "retry" or "dead"."""

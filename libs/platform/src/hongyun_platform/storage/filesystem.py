@@ -153,10 +153,11 @@ class FilesystemObjectStore(ObjectStore):
     ) -> None:
         """Raise InvalidSignature unless `sig` signs (method, key, expires) and is unexpired."""
         validate_key(key)
-        if not expires or not sig or not expires.isdigit() or len(expires) > 12:
+        if not (expires and sig and expires.isascii() and expires.isdigit() and len(expires) < 13):
             raise InvalidSignature("missing or malformed signature")
         expected = self._signature(await self._key(), method, key, int(expires))
-        if not hmac.compare_digest(expected, sig.lower()):
+        # Bytes, because compare_digest refuses non-ASCII str (that would be a 500, not a 403).
+        if not hmac.compare_digest(expected.encode(), sig.lower().encode()):
             raise InvalidSignature("signature does not match")
         if int(expires) < self._clock():
             raise InvalidSignature("signed URL has expired")

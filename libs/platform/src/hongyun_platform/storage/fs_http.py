@@ -120,12 +120,11 @@ async def _get(store: FilesystemObjectStore, key: str, scope: Scope, send: Send,
         remaining = length
         while remaining > 0:
             chunk = await asyncio.to_thread(f.read, min(CHUNK_SIZE, remaining))
-            if not chunk:  # the file cannot shrink under us (rename keeps the inode), but be safe
+            if not chunk:  # cannot happen (a rename never truncates an open inode); be safe
                 break
             remaining -= len(chunk)
-            await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
-        if remaining > 0:
-            await send({"type": "http.response.body", "body": b""})
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
     finally:
         f.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import tempfile
@@ -96,19 +97,20 @@ class S3ObjectStore(ObjectStore):
     ) -> ObjectInfo:
         validate_key(key)
         content_type = validate_content_type(content_type)
-        if isinstance(data, bytes | bytearray | memoryview):
-            body: Any = io.BytesIO(data)
-            size = body.getbuffer().nbytes
-            if max_size is not None and size > max_size:
-                raise ObjectTooLarge(max_size)
-            sha256 = await asyncio.to_thread(lambda: hashlib.sha256(body.getbuffer()).hexdigest())
-        else:
-            # S3 takes user metadata before the body, so a stream is spooled to learn its
-            # sha256 and length first (which also enforces max_size before any upload).
-            body = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
-            size, sha256 = await copy_into(data, body, max_size=max_size)
-            body.seek(0)
-        try:
+        with contextlib.ExitStack() as cleanup:
+            if isinstance(data, bytes | bytearray | memoryview):
+                view = memoryview(data).cast("B")
+                if max_size is not None and view.nbytes > max_size:
+                    raise ObjectTooLarge(max_size)
+                size = view.nbytes
+                sha256 = await asyncio.to_thread(lambda: hashlib.sha256(view).hexdigest())
+                body: Any = io.BytesIO(data)
+            else:
+                # S3 takes user metadata before the body, so a stream is spooled to learn its
+                # sha256 and length first (which also enforces max_size before any upload).
+                body = cleanup.enter_context(tempfile.SpooledTemporaryFile(_SPOOL_IN_MEMORY))
+                size, sha256 = await copy_into(data, body, max_size=max_size)
+                body.seek(0)
             result = await self._run(
                 self.client.put_object,
                 self.bucket,
@@ -119,8 +121,6 @@ class S3ObjectStore(ObjectStore):
                 metadata={"sha256": sha256},
                 key=key,
             )
-        finally:
-            body.close()
         return ObjectInfo(
             key=key,
             size=size,

@@ -1,0 +1,114 @@
+"""Seeds the demo tenant through the member service's public gRPC API (idempotent).
+
+Demo data only: fictitious names and ID numbers whose check digits are computed, never real people.
+"""
+
+from __future__ import annotations
+
+import grpc
+from hongyun.member.v1 import member_pb2 as pb
+from hongyun.member.v1 import member_pb2_grpc
+from hongyun_platform.grpc.context import ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN, CallerContext
+from hongyun_platform.validation import check_character
+
+DEMO_CODE = "demo"
+BRANCHES = ("第一党支部", "第二党支部")
+MEMBERS = (  # name, birth, branch index, category
+    ("王红", "19750312", 0, pb.MEMBER_CATEGORY_FULL),
+    ("李建国", "19620701", 0, pb.MEMBER_CATEGORY_FULL),
+    ("赵晓云", "19980518", 0, pb.MEMBER_CATEGORY_PROBATIONARY),
+    ("陈立新", "19830920", 1, pb.MEMBER_CATEGORY_FULL),
+    ("刘芳", "19901103", 1, pb.MEMBER_CATEGORY_FULL),
+)
+
+
+def demo_id_number(birth: str, seq: int) -> str:
+    first17 = f"110105{birth}{seq:03d}"
+    return first17 + check_character(first17)
+
+
+async def seed(target: str) -> dict[str, str]:
+    """Returns ids the accounts need: tenant, root organisation, first branch."""
+    ops = CallerContext(user_id="seed", tenant_id=None, roles=frozenset({ROLE_PLATFORM_ADMIN}))
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = member_pb2_grpc.MemberServiceStub(channel)
+        md = ops.to_metadata()
+        tenants = (
+            await stub.ListTenants(pb.ListTenantsRequest(page_size=200), metadata=md)
+        ).tenants
+        tenant = next((t for t in tenants if t.code == DEMO_CODE), None)
+        if tenant is None:
+            tenant = (
+                await stub.CreateTenant(
+                    pb.CreateTenantRequest(name="红云示范租户", code=DEMO_CODE), metadata=md
+                )
+            ).tenant
+        admin = CallerContext(
+            user_id="seed", tenant_id=_uuid(tenant.id), roles=frozenset({ROLE_TENANT_ADMIN})
+        ).to_metadata()
+        orgs = {
+            o.name: o
+            for o in (
+                await stub.ListOrganizations(
+                    pb.ListOrganizationsRequest(page_size=200), metadata=admin
+                )
+            ).organizations
+        }
+        root = (
+            orgs.get("红云示范党委")
+            or (
+                await stub.CreateOrganization(
+                    pb.CreateOrganizationRequest(
+                        name="红云示范党委", type=pb.ORGANIZATION_TYPE_COMMITTEE
+                    ),
+                    metadata=admin,
+                )
+            ).organization
+        )
+        branches = []
+        for name in BRANCHES:
+            branches.append(
+                orgs.get(name)
+                or (
+                    await stub.CreateOrganization(
+                        pb.CreateOrganizationRequest(
+                            parent_id=root.id, name=name, type=pb.ORGANIZATION_TYPE_BRANCH
+                        ),
+                        metadata=admin,
+                    )
+                ).organization
+            )
+        existing = (
+            await stub.ListMembers(pb.ListMembersRequest(page_size=200), metadata=admin)
+        ).members
+        if not existing:
+            for seq, (name, birth, branch, category) in enumerate(MEMBERS, start=1):
+                await stub.CreateMember(
+                    pb.CreateMemberRequest(
+                        organization_id=branches[branch].id,
+                        profile=pb.MemberProfile(
+                            name=name,
+                            id_number=demo_id_number(birth, seq),
+                            ethnicity="汉族",
+                            education="本科",
+                            category=category,
+                            joined_on="2020-07-01"
+                            if category == pb.MEMBER_CATEGORY_PROBATIONARY
+                            else "2001-07-01",
+                            converted_on=""
+                            if category == pb.MEMBER_CATEGORY_PROBATIONARY
+                            else "2002-07-01",
+                            mobile_phone=f"1380013{seq:04d}",
+                            home_address="北京市西城区示范路1号",
+                            job_post="职员",
+                        ),
+                    ),
+                    metadata=admin,
+                )
+    return {"tenant_id": tenant.id, "root_id": root.id, "branch_id": branches[0].id}
+
+
+def _uuid(value: str):
+    import uuid
+
+    return uuid.UUID(value)
