@@ -1,0 +1,1 @@
+"""The gateway's own identity store (schema ``identity``): accounts and refresh tokens."""

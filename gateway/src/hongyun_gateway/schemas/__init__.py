@@ -1,0 +1,1 @@
+"""Request/response bodies of the REST API (XCreate / XUpdate / XRead / XPage)."""

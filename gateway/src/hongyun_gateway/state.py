@@ -1,0 +1,35 @@
+"""What the app holds for its lifetime (built in create_app's lifespan) and how routes get it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from hongyun_gateway.access_tokens import AccessTokens
+from hongyun_gateway.identity.database import IdentityDatabase
+from hongyun_gateway.member_client import MemberClient
+from hongyun_gateway.passwords import Passwords
+from hongyun_gateway.settings import GatewaySettings
+
+
+@dataclass
+class GatewayState:
+    settings: GatewaySettings
+    identity_db: IdentityDatabase
+    member_client: MemberClient
+    access_tokens: AccessTokens
+    passwords: Passwords
+
+
+def get_state(request: Request) -> GatewayState:
+    return request.app.state.gateway  # type: ignore[no-any-return]
+
+
+def get_member_client(request: Request) -> MemberClient:
+    return get_state(request).member_client
+
+
+State = Annotated[GatewayState, Depends(get_state)]
+Members = Annotated[MemberClient, Depends(get_member_client)]
