@@ -66,11 +66,14 @@ def port_or_free(wanted: int) -> int:
     return free_port()
 
 
-def run_step(cmd: list[str], env: dict[str, str], what: str) -> None:
+async def run_step(cmd: list[str], env: dict[str, str], what: str) -> None:
     t = time.monotonic()
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    if out.returncode:
-        sys.stderr.write(out.stdout + out.stderr)
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    output, _ = await proc.communicate()
+    if proc.returncode:
+        sys.stderr.write(output.decode(errors="replace"))
         raise SystemExit(f"{what} failed")
     print(f"  ✓ {what} ({time.monotonic() - t:.1f}s)", flush=True)
 
@@ -153,9 +156,12 @@ async def main_async(args: argparse.Namespace) -> int:
     }
     procs: list[subprocess.Popen] = []
     try:
-        run_step([str(BIN / "hongyun-member"), "migrate"], env, "member migrations")
-        run_step([str(BIN / "hongyun-gateway"), "migrate"], env, "gateway migrations")
-        run_step([str(BIN / "hongyun-member"), "provision-streams"], env, "JetStream streams")
+        # Explicit steps (as the Helm hook Job runs them), in parallel to save start-up time.
+        await asyncio.gather(
+            run_step([str(BIN / "hongyun-member"), "migrate"], env, "member migrations"),
+            run_step([str(BIN / "hongyun-gateway"), "migrate"], env, "gateway migrations"),
+            run_step([str(BIN / "hongyun-member"), "provision-streams"], env, "JetStream streams"),
+        )
 
         def spawn(name: str) -> subprocess.Popen:
             log = open(data / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
@@ -166,18 +172,26 @@ async def main_async(args: argparse.Namespace) -> int:
             return p
 
         member = spawn("member")
+        gateway = spawn("gateway")
         await wait_grpc_serving(member_target, member)
         print(f"  ✓ member service on {member_target}", flush=True)
         ids = await seed(member_target)
+        print("  ✓ demo tenant 红云示范租户", flush=True)
+        os.environ.update(env)  # the gateway's settings come from the environment
+        from hongyun_gateway.commands import create_account
+        from hongyun_gateway.settings import GatewaySettings
+
+        gw_settings = GatewaySettings()
         for username, role, scope in DEMO_ACCOUNTS:
-            cmd = [str(BIN / "hongyun-gateway"), "create-account", "--username", username,
-                   "--password", DEMO_PASSWORD, "--role", role]  # fmt: skip
-            if scope:
-                cmd += ["--tenant", ids["tenant_id"]]
-            if scope == "branch":
-                cmd += ["--scope-org", ids["branch_id"]]
-            run_step(cmd, env, f"account {username}")
-        gateway = spawn("gateway")
+            await create_account(
+                gw_settings,
+                username=username,
+                password=DEMO_PASSWORD,
+                roles=[role],
+                tenant=ids["tenant_id"] if scope else None,
+                scope_org=ids["branch_id"] if scope == "branch" else None,
+            )
+        print("  ✓ demo accounts", flush=True)
         base = f"http://{args.host if args.host != '0.0.0.0' else '127.0.0.1'}:{gateway_port}"
         await wait_http_ready(f"{base}/readyz", gateway)
         info = {

@@ -13,12 +13,12 @@ from hongyun_platform.validation import check_character
 
 DEMO_CODE = "demo"
 BRANCHES = ("第一党支部", "第二党支部")
-MEMBERS = (  # name, birth, branch index, category
-    ("王红", "19750312", 0, pb.MEMBER_CATEGORY_FULL),
-    ("李建国", "19620701", 0, pb.MEMBER_CATEGORY_FULL),
-    ("赵晓云", "19980518", 0, pb.MEMBER_CATEGORY_PROBATIONARY),
-    ("陈立新", "19830920", 1, pb.MEMBER_CATEGORY_FULL),
-    ("刘芳", "19901103", 1, pb.MEMBER_CATEGORY_FULL),
+MEMBERS = (  # name, birth, sequence (odd = male, GB 11643), branch index, category
+    ("王红", "19750312", 2, 0, pb.MEMBER_CATEGORY_FULL),
+    ("李建国", "19620701", 3, 0, pb.MEMBER_CATEGORY_FULL),
+    ("赵晓云", "19980518", 4, 0, pb.MEMBER_CATEGORY_PROBATIONARY),
+    ("陈立新", "19830920", 5, 1, pb.MEMBER_CATEGORY_FULL),
+    ("刘芳", "19901103", 6, 1, pb.MEMBER_CATEGORY_FULL),
 )
 
 
@@ -82,7 +82,7 @@ async def seed(target: str) -> dict[str, str]:
             await stub.ListMembers(pb.ListMembersRequest(page_size=200), metadata=admin)
         ).members
         if not existing:
-            for seq, (name, birth, branch, category) in enumerate(MEMBERS, start=1):
+            for name, birth, seq, branch, category in MEMBERS:
                 await stub.CreateMember(
                     pb.CreateMemberRequest(
                         organization_id=branches[branch].id,

@@ -101,14 +101,18 @@ PROFILE_FIELDS = tuple(_ProfileFields.model_fields)
 
 
 class MemberCreate(_ProfileFields):
-    """创建党员 Create a member. Required: organization_id, name, gender, id_number, birth_date,
-    category, joined_on."""
+    """创建党员 Create a member. Required: organization_id, name, id_number, category, joined_on.
+    Gender and birth date are read from the ID number when omitted (and must match it if given)."""
 
     organization_id: uuid.UUID
     name: Annotated[str, text(1, 50)] = Field(description="姓名", examples=["张三"])
-    gender: Gender = Field(description="性别", examples=["male"])
+    gender: Gender | None = Field(
+        default=None, description="性别（缺省取自身份号码）", examples=["male"]
+    )
     id_number: IdNumber
-    birth_date: PastDate = Field(description="出生日期 YYYY-MM-DD", examples=["1949-12-31"])
+    birth_date: PastDate | None = Field(
+        default=None, description="出生日期 YYYY-MM-DD（缺省取自身份号码）", examples=["1949-12-31"]
+    )
     category: MemberCategory = Field(description="人员类别", examples=["full"])
     joined_on: PastDate = Field(description="入党日期 YYYY-MM-DD", examples=["1970-07-01"])
     party_status: PartyStatus = Field(default=PartyStatus.NORMAL, description="党籍状态")
