@@ -83,15 +83,22 @@ def test_required_fields() -> None:
     with pytest.raises(ValidationError) as exc:
         MemberCreate.model_validate({})
     missing = {loc for loc, reason in reasons(exc) if reason == "missing"}
-    assert missing == {
-        "organization_id",
-        "name",
-        "gender",
-        "id_number",
-        "birth_date",
-        "category",
-        "joined_on",
-    }
+    # gender and birth_date are derived from the ID number when omitted
+    assert missing == {"organization_id", "name", "id_number", "category", "joined_on"}
+
+
+def test_gender_and_birth_date_default_from_the_id_number() -> None:
+    body = MemberCreate.model_validate(
+        {"organization_id": str(uuid.uuid4()), "name": "张三", "id_number": "11010519491231002X",
+         "category": "full", "joined_on": "1970-07-01"}
+    )  # fmt: skip
+    profile = body.to_proto().profile
+    assert profile.gender == 0 and profile.birth_date == ""  # the member service derives them
+    with pytest.raises(ValidationError):
+        MemberCreate.model_validate(
+            {"organization_id": str(uuid.uuid4()), "name": "张三", "id_number": "11010519491231002X",
+             "birth_date": "1950-01-01", "category": "full", "joined_on": "1970-07-01"}
+        )  # fmt: skip
 
 
 def test_update_mask_lists_only_fields_sent_and_null_clears() -> None:
