@@ -21,10 +21,10 @@ from member_service.config import MemberSettings
 from member_service.main import migrate, provision_streams
 
 
-def member_settings(db, nats_url: str, **overrides) -> MemberSettings:
+def member_settings(app_url: str, owner_url: str, nats_url: str, **overrides) -> MemberSettings:
     values = dict(
-        database_url=db.app_url,
-        migration_database_url=db.owner_url,
+        database_url=app_url,
+        migration_database_url=owner_url,
         db_app_role=APP_ROLE,
         nats_url=nats_url,
         grpc_host="127.0.0.1",
@@ -34,6 +34,7 @@ def member_settings(db, nats_url: str, **overrides) -> MemberSettings:
         outbox_poll_seconds=0.1,
         outbox_max_backoff_seconds=1.0,
         shutdown_grace_seconds=1.0,
+        health_check_seconds=0.2,
     )
     values.update(overrides)
     return MemberSettings(**values)
@@ -41,7 +42,7 @@ def member_settings(db, nats_url: str, **overrides) -> MemberSettings:
 
 @pytest.fixture(scope="module")
 async def member_settings_fx(module_database, nats_server) -> MemberSettings:
-    settings = member_settings(module_database, nats_server.url)
+    settings = member_settings(module_database.app_url, module_database.owner_url, nats_server.url)
     await asyncio.to_thread(migrate, settings)
     await provision_streams(settings)
     return settings

@@ -27,6 +27,7 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     otlp_endpoint: str = ""  # empty = no export
     shutdown_grace_seconds: float = 10.0
+    health_check_seconds: float = 2.0
     outbox_batch_size: int = 200
     outbox_poll_seconds: float = 0.5
     outbox_max_backoff_seconds: float = 60.0

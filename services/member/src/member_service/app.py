@@ -66,7 +66,7 @@ class MemberApp:
         return self.grpc.port
 
     async def start(self) -> None:
-        await self.grpc.start()
+        await self.grpc.start(self.settings.health_check_seconds)
         self.tasks.append(asyncio.create_task(self.relay.run(self.stop_event)))
         log.info("member service started", port=self.grpc.port)
 
