@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import IO
 
 import structlog
 from opentelemetry import trace
@@ -17,7 +18,9 @@ def _add_trace_ids(_logger, _name, event_dict):
     return event_dict
 
 
-def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
+def configure_logging(
+    service: str, level: str = "INFO", json: bool = True, stream: IO[str] | None = None
+) -> None:
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
@@ -29,7 +32,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)

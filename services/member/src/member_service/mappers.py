@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from hongyun.member.v1 import member_pb2 as pb
+from hongyun_platform.errors import InvalidArgument
 
 from member_service.domain.profile import Category, Gender, PartyStatus, Profile, parse_date
 from member_service.models import Organization, Tenant
@@ -69,8 +70,6 @@ def profile_from_pb(p: pb.MemberProfile) -> Profile:
 
 
 def _bad(field: str):
-    from hongyun_platform.errors import InvalidArgument
-
     raise InvalidArgument(f"{field}: 取值无效 (unknown value)", code="invalid_enum", field=field)
 
 

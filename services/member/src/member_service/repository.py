@@ -70,7 +70,12 @@ class MemberRepository(Repository[Member]):
     model = Member
 
     async def in_subtree(
-        self, tenant_id: uuid.UUID, member_id: uuid.UUID, root_path: str | None
+        self,
+        tenant_id: uuid.UUID,
+        member_id: uuid.UUID,
+        root_path: str | None,
+        *,
+        for_update: bool = False,
     ) -> tuple[Member, Organization] | None:
         stmt = (
             select(Member, Organization)
@@ -79,6 +84,8 @@ class MemberRepository(Repository[Member]):
         )
         if root_path:
             stmt = stmt.where(_descendant_of(Organization.path, root_path))
+        if for_update:
+            stmt = stmt.with_for_update(of=Member)
         row = (await self.session.execute(stmt)).first()
         return (row[0], row[1]) if row else None
 

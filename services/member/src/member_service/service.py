@@ -374,13 +374,10 @@ class MemberDirectory:
         scope = await self._scope_root(repos, caller)
         mid = parse_uuid(member_id, "id")
         found = await repos.members.in_subtree(
-            caller.require_tenant(), mid, scope.path if scope else None
+            caller.require_tenant(), mid, scope.path if scope else None, for_update=for_update
         )
         if found is None:
             raise NotFound("党员不存在 (member not found)", code="member_not_found")
-        if for_update:
-            await repos.members.get(mid, for_update=True)
-            await repos.members.session.refresh(found[0])
         return found
 
     def _id_index(self, id_number: str) -> str:

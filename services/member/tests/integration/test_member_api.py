@@ -242,3 +242,30 @@ async def test_roles_are_enforced(member_stub, world):
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await call(member_stub.GetMember, pb.GetMemberRequest(id=listed[0].id, reveal=True), ops)
     assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_concurrent_writes_conflict_cleanly(member_stub, world):
+    import asyncio
+
+    adm = world["adm_a"]
+    # Same ID number registered twice at once: exactly one wins, the other is ALREADY_EXISTS.
+    results = await asyncio.gather(
+        *(call(member_stub.CreateMember, pb.CreateMemberRequest(
+            organization_id=world["br1"].id, profile=profile(20, name=f"并发{i}")), adm)
+          for i in range(2)),
+        return_exceptions=True,
+    )  # fmt: skip
+    errors = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(errors) == 1 and errors[0].code() == grpc.StatusCode.ALREADY_EXISTS
+    m = next(r for r in results if not isinstance(r, Exception)).member
+    # Two editors holding the same version: one update lands, the other is told to reload.
+    results = await asyncio.gather(
+        *(call(member_stub.UpdateMember, pb.UpdateMemberRequest(
+            id=m.id, profile=pb.MemberProfile(job_post=f"岗位{i}"), update_mask=["job_post"],
+            expected_version=m.version), adm) for i in range(2)),
+        return_exceptions=True,
+    )  # fmt: skip
+    errors = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(errors) == 1 and errors[0].code() == grpc.StatusCode.ABORTED
+    final = (await call(member_stub.GetMember, pb.GetMemberRequest(id=m.id), adm)).member
+    assert final.version == m.version + 1
