@@ -1,9 +1,10 @@
-"""`hongyun-member serve | migrate | provision-streams`."""
+"""`hongyun-member serve | migrate | provision-streams | dead-letters [--replay ID]`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import uuid
 from pathlib import Path
 
 import nats
@@ -45,6 +46,36 @@ async def provision_streams(settings: MemberSettings) -> None:
         await nc.close()
 
 
+async def dead_letters(settings: MemberSettings, replay: str | None) -> None:
+    """Operator view of parked events; `--replay ID` publishes one again."""
+    from hongyun_platform.db import Database
+    from hongyun_platform.messaging.consumer import replay_dead_letter
+    from sqlalchemy import select
+
+    from member_service.models import messaging
+
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        if replay:
+            nc = await nats.connect(settings.nats_url, connect_timeout=5)
+            try:
+                await replay_dead_letter(db, messaging, nc.jetstream(), uuid.UUID(replay))
+            finally:
+                await nc.close()
+            print(f"replayed {replay}")
+            return
+        dl = messaging.dead_letters
+        async with db.unit_of_work(None) as uow:
+            rows = (await uow.session.execute(select(dl).order_by(dl.c.created_at))).all()
+        for r in rows:
+            state = f"replayed {r.replayed_at:%Y-%m-%d %H:%M}" if r.replayed_at else "parked"
+            print(
+                f"{r.id}  {r.consumer}  {r.subject}  deliveries={r.deliveries}  {state}  {r.error}"
+            )
+    finally:
+        await db.dispose()
+
+
 async def serve(settings: MemberSettings) -> None:
     setup_tracing("member", settings.otlp_endpoint)
     app = await build_app(settings)
@@ -57,7 +88,10 @@ async def serve(settings: MemberSettings) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="hongyun-member", description="Hongyun member service")
-    parser.add_argument("command", choices=["serve", "migrate", "provision-streams"])
+    parser.add_argument(
+        "command", choices=["serve", "migrate", "provision-streams", "dead-letters"]
+    )
+    parser.add_argument("--replay", metavar="ID", help="dead-letters: publish this one again")
     args = parser.parse_args(argv)
     settings = MemberSettings()
     configure_logging("member", settings.log_level, settings.log_json)
@@ -65,6 +99,8 @@ def main(argv: list[str] | None = None) -> None:
         migrate(settings)
     elif args.command == "provision-streams":
         asyncio.run(provision_streams(settings))
+    elif args.command == "dead-letters":
+        asyncio.run(dead_letters(settings, args.replay))
     else:
         asyncio.run(serve(settings))
 

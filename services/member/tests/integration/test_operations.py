@@ -1,5 +1,6 @@
-"""gRPC health follows the dependencies (SERVING only while PostgreSQL and NATS are reachable);
-reflection is off unless enabled."""
+"""Operations: gRPC health follows the dependencies (SERVING only while PostgreSQL and NATS are
+reachable);
+reflection is off unless enabled; operators can list parked events."""
 
 from __future__ import annotations
 
@@ -69,3 +70,22 @@ async def test_reflection_only_when_enabled(member_settings_fx, nats_server):
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await list_services(False)
     assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+async def test_operator_lists_parked_events(member_settings_fx, capsys):
+    from hongyun_platform.db import Database
+    from hongyun_platform.ids import new_id
+    from member_service.main import dead_letters
+    from member_service.models import messaging
+    from sqlalchemy import insert
+
+    db = Database(member_settings_fx.database_url)
+    dl_id = new_id()
+    async with db.unit_of_work(None) as uow:
+        await uow.session.execute(insert(messaging.dead_letters).values(
+            id=dl_id, consumer="analytics__rollup", subject="member.x.member.registered",
+            headers={}, payload=b"", error="ValueError: boom", deliveries=8))  # fmt: skip
+    await db.dispose()
+    await dead_letters(member_settings_fx, None)
+    out = capsys.readouterr().out
+    assert str(dl_id) in out and "analytics__rollup" in out and "parked" in out
