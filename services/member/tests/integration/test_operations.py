@@ -1,6 +1,5 @@
 """Operations: gRPC health follows the dependencies (SERVING only while PostgreSQL and NATS are
-reachable);
-reflection is off unless enabled; operators can list parked events."""
+reachable), reflection is off unless enabled, and operators can list parked events."""
 
 from __future__ import annotations
 
