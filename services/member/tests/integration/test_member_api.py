@@ -269,3 +269,29 @@ async def test_concurrent_writes_conflict_cleanly(member_stub, world):
     assert len(errors) == 1 and errors[0].code() == grpc.StatusCode.ABORTED
     final = (await call(member_stub.GetMember, pb.GetMemberRequest(id=m.id), adm)).member
     assert final.version == m.version + 1
+
+
+async def test_writes_emit_events_without_personal_data(member_stub, world, member_app):
+    from hongyun.member.v1 import events_pb2
+    from member_service.models import messaging
+    from sqlalchemy import select
+
+    adm = world["adm_a"]
+    m = (await call(member_stub.CreateMember, pb.CreateMemberRequest(
+        organization_id=world["br2"].id, profile=profile(30)), adm)).member  # fmt: skip
+    await call(member_stub.UpdateMember, pb.UpdateMemberRequest(
+        id=m.id, organization_id=world["br1"].id, update_mask=["organization_id"]), adm)  # fmt: skip
+    o = messaging.outbox
+    async with member_app.db.unit_of_work(None) as uow:
+        rows = (await uow.session.execute(
+            select(o).where(o.c.tenant_id == uuid.UUID(world["a"].id)).order_by(o.c.id))).all()  # fmt: skip
+    types = {r.event_type for r in rows}
+    assert {"hongyun.member.v1.OrganizationCreated", "hongyun.member.v1.MemberRegistered",
+            "hongyun.member.v1.MemberUpdated"} <= types  # fmt: skip
+    updated = [events_pb2.MemberUpdated.FromString(r.payload) for r in rows
+               if r.event_type.endswith("MemberUpdated") and events_pb2.MemberUpdated.FromString(r.payload).member_id == m.id]  # fmt: skip
+    assert updated[-1].changed_fields == ["organization_id"]
+    assert updated[-1].organization_id == world["br1"].id
+    for r in rows:
+        assert id_number(30).encode() not in r.payload and b"13812345678" not in r.payload
+        assert r.subject.startswith(f"member.{world['a'].id}.")
