@@ -18,4 +18,4 @@ def alembic_config(script_location: Path, url: str, app_role: str, schema: str) 
 
 
 def upgrade(script_location: Path, url: str, *, app_role: str, schema: str) -> None:
-    command.upgrade(alembic_config(script_location, url, app_role, schema), "head")
+    command.upgrade(alembic_config(script_location, url, app_role, schema), "heads")
