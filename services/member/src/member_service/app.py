@@ -7,7 +7,7 @@ import base64
 from dataclasses import dataclass, field
 
 import nats
-from hongyun.member.v1 import member_pb2, member_pb2_grpc
+from hongyun.member.v1 import member_pb2, member_pb2_grpc, tenant_admin_pb2, tenant_admin_pb2_grpc
 from hongyun_platform.crypto import FieldCipher, Keyring
 from hongyun_platform.db import Database
 from hongyun_platform.grpc.server import GrpcServer, build_server
@@ -19,9 +19,12 @@ from member_service.config import MemberSettings
 from member_service.models import messaging
 from member_service.service import MemberDirectory
 from member_service.servicer import MemberServicer
+from member_service.tenancy import TenantAdmin
+from member_service.tenancy_servicer import TenantAdminServicer
 
 log = get_logger(__name__)
 SERVICE_NAME = member_pb2.DESCRIPTOR.services_by_name["MemberService"].full_name
+TENANT_ADMIN_SERVICE = tenant_admin_pb2.DESCRIPTOR.services_by_name["TenantAdminService"].full_name
 
 
 def cipher_from_settings(s: MemberSettings) -> FieldCipher:
@@ -94,7 +97,9 @@ async def build_app(settings: MemberSettings) -> MemberApp:
         poll_seconds=settings.outbox_poll_seconds,
         max_backoff_seconds=settings.outbox_max_backoff_seconds,
     )
-    servicer = MemberServicer(db, MemberDirectory(cipher), after_commit=relay.wake)
+    directory = MemberDirectory(cipher)
+    servicer = MemberServicer(db, directory, after_commit=relay.wake)
+    tenant_admin = TenantAdminServicer(db, TenantAdmin(directory), after_commit=relay.wake)
 
     async def nats_up() -> bool:
         return nc.is_connected
@@ -102,8 +107,13 @@ async def build_app(settings: MemberSettings) -> MemberApp:
     server = build_server(
         host=settings.grpc_host,
         port=settings.grpc_port,
-        register=[lambda s: member_pb2_grpc.add_MemberServiceServicer_to_server(servicer, s)],
-        service_names=[SERVICE_NAME],
+        register=[
+            lambda s: member_pb2_grpc.add_MemberServiceServicer_to_server(servicer, s),
+            lambda s: tenant_admin_pb2_grpc.add_TenantAdminServiceServicer_to_server(
+                tenant_admin, s
+            ),
+        ],
+        service_names=[SERVICE_NAME, TENANT_ADMIN_SERVICE],
         checks=[db.ping, nats_up],
         reflection_enabled=settings.grpc_reflection,
     )

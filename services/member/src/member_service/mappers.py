@@ -12,6 +12,7 @@ from member_service.domain.profile import Category, Gender, PartyStatus, Profile
 from member_service.models import Organization, Tenant
 from member_service.service import MemberView
 
+TENANT_STATUS = {"active": pb.TENANT_STATUS_ACTIVE, "suspended": pb.TENANT_STATUS_SUSPENDED}
 DATE_FIELDS = ("birth_date", "joined_on", "converted_on", "lost_contact_since")
 
 
@@ -29,6 +30,7 @@ def tenant_to_pb(t: Tenant) -> pb.Tenant:
         code=t.code,
         parent_id=str(t.parent_id or ""),
         created_at=timestamp(t.created_at),
+        status=TENANT_STATUS.get(t.status, pb.TENANT_STATUS_UNSPECIFIED),
     )
 
 

@@ -87,9 +87,11 @@ class MemberDirectory:
             name=name,
             code=code,
             path=org_path.child_path(parent.path if parent else None, tid),
+            status="active",
         )
         repos.tenants.add(tenant)
-        await uow.session.flush()
+        # Codes are unique platform-wide, but row-level security hides other tenants' codes.
+        await _flush_or_conflict(uow, f"租户代码已存在 (tenant code {code} exists)", "code")
         return tenant
 
     async def get_tenant(self, uow: UnitOfWork, caller: CallerContext, tenant_id: str) -> Tenant:

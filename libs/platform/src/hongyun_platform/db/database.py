@@ -28,6 +28,15 @@ class UnitOfWork:
         self.session = session
         self.tenant_id = tenant_id
 
+    async def act_as_tenant(self, tenant_id: uuid.UUID | None) -> None:
+        """Switch the transaction's tenant. Only for use cases that have already proven the
+        caller's authority over that tenant (e.g. a parent tenant provisioning a child)."""
+        await self.session.execute(
+            text("SELECT set_config(:g, :v, true)"),
+            {"g": TENANT_GUC, "v": str(tenant_id) if tenant_id else ""},
+        )
+        self.tenant_id = tenant_id
+
 
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False):

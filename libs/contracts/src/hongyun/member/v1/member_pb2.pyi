@@ -20,6 +20,25 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _TenantStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TenantStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TenantStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TENANT_STATUS_UNSPECIFIED: _TenantStatus.ValueType  # 0
+    TENANT_STATUS_ACTIVE: _TenantStatus.ValueType  # 1
+    TENANT_STATUS_SUSPENDED: _TenantStatus.ValueType  # 2
+    """a suspended tenant (or a descendant of one) cannot sign in or call"""
+
+class TenantStatus(_TenantStatus, metaclass=_TenantStatusEnumTypeWrapper): ...
+
+TENANT_STATUS_UNSPECIFIED: TenantStatus.ValueType  # 0
+TENANT_STATUS_ACTIVE: TenantStatus.ValueType  # 1
+TENANT_STATUS_SUSPENDED: TenantStatus.ValueType  # 2
+"""a suspended tenant (or a descendant of one) cannot sign in or call"""
+Global___TenantStatus: _TypeAlias = TenantStatus  # noqa: Y015
+
 class _OrganizationType:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -143,12 +162,14 @@ class Tenant(_message.Message):
     CODE_FIELD_NUMBER: _builtins.int
     PARENT_ID_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     code: _builtins.str
     """short unique code, e.g. "demo" or "gd-sz" """
     parent_id: _builtins.str
     """empty for a top-level tenant"""
+    status: Global___TenantStatus.ValueType
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -159,10 +180,11 @@ class Tenant(_message.Message):
         code: _builtins.str = ...,
         parent_id: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        status: Global___TenantStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "created_at", b"created_at", "id", b"id", "name", b"name", "parent_id", b"parent_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "created_at", b"created_at", "id", b"id", "name", b"name", "parent_id", b"parent_id", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
