@@ -40,6 +40,12 @@ def _unauthorized(code: str, detail: str, *, invalid_token: bool = True) -> Prob
     return ProblemError(401, code, detail, headers={"WWW-Authenticate": challenge})
 
 
+def _suspended() -> ProblemError:
+    return ProblemError(
+        403, "tenant_suspended", "所在租户已停用，请联系上级管理员 (your tenant is suspended)"
+    )
+
+
 async def authenticated_caller(
     state: State,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
@@ -75,6 +81,12 @@ async def authenticated_caller(
                 "只能在本租户内操作 (you may only act in your own tenant)",
             )
         tenant_id = acting_tenant
+    if (
+        tenant_id is not None
+        and ROLE_PLATFORM_ADMIN not in claims.roles
+        and await state.tenant_status.suspended(tenant_id)
+    ):
+        raise _suspended()
     return CallerContext(
         user_id=claims.account_id,
         tenant_id=tenant_id,
@@ -145,6 +157,8 @@ async def login(body: LoginRequest, state: State, response: Response) -> TokenPa
     ok = await state.passwords.verify(account.password_hash if account else None, body.password)
     if account is None or not ok or account.disabled:
         raise _unauthorized("invalid_credentials", _INVALID_CREDENTIALS, invalid_token=False)
+    if account.tenant_id and await state.tenant_status.suspended(account.tenant_id):
+        raise _suspended()
     new_hash = None
     if state.passwords.needs_rehash(account.password_hash):
         new_hash = await state.passwords.hash(body.password)

@@ -27,9 +27,10 @@ from hongyun_gateway.member_client import MemberClient
 from hongyun_gateway.openapi import install_openapi
 from hongyun_gateway.passwords import Passwords
 from hongyun_gateway.problems import install_problem_handlers
-from hongyun_gateway.routers import accounts, members, organizations, tenants
+from hongyun_gateway.routers import accounts, members, organizations, tenant_admin, tenants
 from hongyun_gateway.settings import ConfigurationError, GatewaySettings
 from hongyun_gateway.state import GatewayState
+from hongyun_gateway.tenant_status import TenantStatusCache
 
 logger = logging.getLogger("hongyun_gateway")
 
@@ -68,6 +69,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 memory_cost_kib=settings.argon2_memory_cost_kib,
                 parallelism=settings.argon2_parallelism,
             ),
+            tenant_status=TenantStatusCache(member_client),
         )
         try:
             yield
@@ -98,6 +100,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(accounts.router)
+    app.include_router(tenant_admin.router)
     app.include_router(tenants.router)
     app.include_router(organizations.router)
     app.include_router(members.router)

@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hongyun.member.v1 import member_pb2 as pb
-from hongyun.member.v1 import member_pb2_grpc
+from hongyun.member.v1 import member_pb2_grpc, tenant_admin_pb2, tenant_admin_pb2_grpc
 from hongyun_platform.grpc.context import CallerContext
 
 # The standard "whole server" health entry; the member service reports SERVING there once its
@@ -32,6 +32,7 @@ class MemberClient:
         self._channel = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
         self._stub = member_pb2_grpc.MemberServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
+        self._tenant_admin = tenant_admin_pb2_grpc.TenantAdminServiceStub(self._channel)
 
     async def close(self, grace: float | None = None) -> None:
         await self._channel.close(grace)
@@ -103,3 +104,25 @@ class MemberClient:
         self, caller: CallerContext, req: pb.ListMembersRequest
     ) -> pb.ListMembersResponse:
         return await self._call(self._stub.ListMembers, req, caller)
+
+    # ---- tenant administration ----
+
+    async def provision_tenant(
+        self, caller: CallerContext, req: tenant_admin_pb2.ProvisionTenantRequest
+    ) -> tenant_admin_pb2.ProvisionTenantResponse:
+        return await self._call(self._tenant_admin.ProvisionTenant, req, caller)
+
+    async def suspend_tenant(
+        self, caller: CallerContext, req: tenant_admin_pb2.SuspendTenantRequest
+    ) -> tenant_admin_pb2.SuspendTenantResponse:
+        return await self._call(self._tenant_admin.SuspendTenant, req, caller)
+
+    async def resume_tenant(
+        self, caller: CallerContext, req: tenant_admin_pb2.ResumeTenantRequest
+    ) -> tenant_admin_pb2.ResumeTenantResponse:
+        return await self._call(self._tenant_admin.ResumeTenant, req, caller)
+
+    async def tenant_aggregates(
+        self, caller: CallerContext, req: tenant_admin_pb2.GetTenantAggregatesRequest
+    ) -> tenant_admin_pb2.GetTenantAggregatesResponse:
+        return await self._call(self._tenant_admin.GetTenantAggregates, req, caller)

@@ -12,6 +12,7 @@ from hongyun_gateway.identity.database import IdentityDatabase
 from hongyun_gateway.member_client import MemberClient
 from hongyun_gateway.passwords import Passwords
 from hongyun_gateway.settings import GatewaySettings
+from hongyun_gateway.tenant_status import TenantStatusCache
 
 
 @dataclass
@@ -21,6 +22,7 @@ class GatewayState:
     member_client: MemberClient
     access_tokens: AccessTokens
     passwords: Passwords
+    tenant_status: TenantStatusCache
 
 
 def get_state(request: Request) -> GatewayState:

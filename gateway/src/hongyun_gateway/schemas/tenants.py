@@ -12,6 +12,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from hongyun_gateway.pagination import Page
 from hongyun_gateway.schemas.common import opt_str, text, timestamp
 
+TENANT_STATUS = {pb.TENANT_STATUS_ACTIVE: "active", pb.TENANT_STATUS_SUSPENDED: "suspended"}
+
 
 class TenantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -35,6 +37,7 @@ class TenantRead(BaseModel):
     name: str
     code: str
     parent_id: str | None
+    status: str | None = Field(default=None, description="active 正常 | suspended 已停用")
     created_at: datetime | None
 
     @classmethod
@@ -44,6 +47,7 @@ class TenantRead(BaseModel):
             name=t.name,
             code=t.code,
             parent_id=opt_str(t.parent_id),
+            status=TENANT_STATUS.get(t.status),
             created_at=timestamp(t, "created_at"),
         )
 

@@ -1,0 +1,109 @@
+"""/api/v1/tenants/… provisioning: child tenants with their root organisation and first admin,
+suspension and resumption of a subtree, aggregates for parent tenants."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+from hongyun.member.v1 import tenant_admin_pb2 as tpb
+from hongyun_platform.grpc.context import ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN
+
+from hongyun_gateway.auth import Caller, require_role
+from hongyun_gateway.identity import accounts
+from hongyun_gateway.problems import ProblemError, problem_responses
+from hongyun_gateway.schemas.tenant_admin import (
+    AggregatesRead,
+    ProvisionedRead,
+    TenantProvision,
+    TenantStatusChange,
+    TenantStatusChanged,
+)
+from hongyun_gateway.state import State
+
+router = APIRouter(prefix="/api/v1/tenants", tags=["tenants 租户"])
+
+
+@router.post(
+    "/provision",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProvisionedRead,
+    summary="开通下级租户 Provision a child tenant with its root organisation and first admin",
+    description="Idempotent by `code`: repeating the call (e.g. after a timeout) finishes the "
+    "work and returns 200 with `created: false`; the admin's password is set again.",
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def provision_tenant(
+    body: TenantProvision, caller: Caller, state: State, response: Response
+) -> ProvisionedRead:
+    require_role(caller, ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN)
+    resp = await state.member_client.provision_tenant(caller, body.to_proto())
+    # The member service committed the tenant; the account is upserted so a retry completes it.
+    spec = accounts.AccountSpec(
+        username=body.admin.username,
+        password_hash=await state.passwords.hash(body.admin.password),
+        roles=[ROLE_TENANT_ADMIN],
+        tenant_id=uuid.UUID(resp.tenant.id),
+        scope_org_id=None,
+        display_name=body.admin.display_name,
+    )
+    async with state.identity_db.session() as session, session.begin():
+        existing = await accounts.find_by_username(session, spec.username)
+        if existing is not None and existing.tenant_id != spec.tenant_id:
+            raise ProblemError(
+                409, "username_taken", "用户名已被使用 (username already taken)",
+                errors=[{"field": "admin.username", "message": "username already taken", "reason": "taken"}],
+            )  # fmt: skip
+        account, _ = await accounts.upsert(session, spec)
+    if not resp.created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"{router.prefix}/{resp.tenant.id}"
+    return ProvisionedRead.from_proto(resp, admin_account_id=account.id)
+
+
+@router.post(
+    "/{tenant_id}/suspend",
+    response_model=TenantStatusChanged,
+    summary="停用租户及其下级 Suspend a tenant and its descendants",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def suspend_tenant(
+    tenant_id: uuid.UUID, body: TenantStatusChange, caller: Caller, state: State
+) -> TenantStatusChanged:
+    require_role(caller, ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN)
+    resp = await state.member_client.suspend_tenant(
+        caller, tpb.SuspendTenantRequest(id=str(tenant_id), reason=body.reason)
+    )
+    state.tenant_status.forget(list(resp.affected_tenant_ids))
+    return TenantStatusChanged(affected_tenant_ids=list(resp.affected_tenant_ids))
+
+
+@router.post(
+    "/{tenant_id}/resume",
+    response_model=TenantStatusChanged,
+    summary="恢复租户及其下级 Resume a tenant and its descendants",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def resume_tenant(
+    tenant_id: uuid.UUID, body: TenantStatusChange, caller: Caller, state: State
+) -> TenantStatusChanged:
+    require_role(caller, ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN)
+    resp = await state.member_client.resume_tenant(
+        caller, tpb.ResumeTenantRequest(id=str(tenant_id), reason=body.reason)
+    )
+    state.tenant_status.forget(list(resp.affected_tenant_ids))
+    return TenantStatusChanged(affected_tenant_ids=list(resp.affected_tenant_ids))
+
+
+@router.get(
+    "/{tenant_id}/aggregates",
+    response_model=AggregatesRead,
+    summary="租户及下级汇总 Aggregates (counts only) for a tenant and its descendants",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def tenant_aggregates(tenant_id: uuid.UUID, caller: Caller, state: State) -> AggregatesRead:
+    require_role(caller, ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN)
+    resp = await state.member_client.tenant_aggregates(
+        caller, tpb.GetTenantAggregatesRequest(id=str(tenant_id))
+    )
+    return AggregatesRead.from_proto(resp)
