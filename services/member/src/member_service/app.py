@@ -5,9 +5,16 @@ from __future__ import annotations
 import asyncio
 import base64
 from dataclasses import dataclass, field
+from functools import partial
 
 import nats
-from hongyun.member.v1 import member_pb2, member_pb2_grpc, tenant_admin_pb2, tenant_admin_pb2_grpc
+from hongyun.member.v1 import (
+    member_pb2,
+    member_pb2_grpc,
+    member_stats_pb2_grpc,
+    tenant_admin_pb2,
+    tenant_admin_pb2_grpc,
+)
 from hongyun_platform.crypto import FieldCipher, Keyring
 from hongyun_platform.db import Database
 from hongyun_platform.grpc.server import GrpcServer, build_server
@@ -19,6 +26,8 @@ from member_service.config import MemberSettings
 from member_service.models import messaging
 from member_service.service import MemberDirectory
 from member_service.servicer import MemberServicer
+from member_service.stats import MemberStats
+from member_service.stats_servicer import MemberStatsServicer
 from member_service.tenancy import TenantAdmin
 from member_service.tenancy_servicer import TenantAdminServicer
 
@@ -100,20 +109,22 @@ async def build_app(settings: MemberSettings) -> MemberApp:
     directory = MemberDirectory(cipher)
     servicer = MemberServicer(db, directory, after_commit=relay.wake)
     tenant_admin = TenantAdminServicer(db, TenantAdmin(directory), after_commit=relay.wake)
+    stats = MemberStatsServicer(db, MemberStats(directory))
 
     async def nats_up() -> bool:
         return nc.is_connected
 
+    # (register function, servicer, full service name) — one line per gRPC service.
+    services = [
+        (member_pb2_grpc.add_MemberServiceServicer_to_server, servicer, SERVICE_NAME),
+        (tenant_admin_pb2_grpc.add_TenantAdminServiceServicer_to_server, tenant_admin, TENANT_ADMIN_SERVICE),
+        (member_stats_pb2_grpc.add_MemberStatsServiceServicer_to_server, stats, "hongyun.member.v1.MemberStatsService"),
+    ]  # fmt: skip
     server = build_server(
         host=settings.grpc_host,
         port=settings.grpc_port,
-        register=[
-            lambda s: member_pb2_grpc.add_MemberServiceServicer_to_server(servicer, s),
-            lambda s: tenant_admin_pb2_grpc.add_TenantAdminServiceServicer_to_server(
-                tenant_admin, s
-            ),
-        ],
-        service_names=[SERVICE_NAME, TENANT_ADMIN_SERVICE],
+        register=[partial(add, impl) for add, impl, _ in services],
+        service_names=[name for _, _, name in services],
         checks=[db.ping, nats_up],
         reflection_enabled=settings.grpc_reflection,
     )
