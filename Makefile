@@ -40,8 +40,10 @@ lint: install node_modules/.installed
 test: install lint
 	$(PY) -m pytest -q
 
+# Province scale by default (1M members, 100k organisations); SCALE=0.01 for a quick run.
+SCALE ?= 1.0
 bench: install
-	@echo "Benchmarks arrive with the member part 1 issue (bench/)."
+	$(PY) bench/run.py --scale $(SCALE)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) node_modules .data .test-data

@@ -198,6 +198,8 @@ async def main_async(args: argparse.Namespace) -> int:
             "gateway_url": base,
             "docs_url": f"{base}/docs",
             "member_grpc": member_target,
+            "database_url": pg.url(DATABASE, APP_ROLE),
+            "owner_database_url": pg.url(DATABASE),
             "nats_url": nats.url,
             "tenant_id": ids["tenant_id"],
             "branch_id": ids["branch_id"],

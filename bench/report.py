@@ -1,0 +1,55 @@
+"""Writes docs/benchmarks.md from a results dict (each figure beside its same-run baseline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def write_report(r: dict, path: Path) -> None:
+    g = r["gateway"]
+    c = r["member_counts"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Produced by `make bench` (`bench/run.py`); raw numbers in `bench/results/latest.json`.",
+        "Each figure is reported beside a baseline measured in the same run on the same machine;",
+        "absolute numbers from a 2-core machine are noisy (±20 %), ratios less so. No test asserts",
+        "on time.",
+        "",
+        f"Last run: {r['when']} on {r['machine']}; scale {r['scale']}: {r['organizations']:,} "
+        f"organisations in 5 levels, {r['members']:,} members (generated and bulk-loaded in "
+        f"{r['generate_seconds']} s, encryption included).",
+        "",
+        "## Gateway throughput (closed loop, 16 connections, client on the same 2 cores)",
+        "",
+        "| route | req/s | p50 ms | p95 ms | errors | ratio to bare FastAPI |",
+        "|---|---|---|---|---|---|",
+    ]
+    names = {
+        "bare_fastapi": "bare FastAPI `GET /ping` (baseline)",
+        "get_member": "`GET /api/v1/members/{id}` (JWT, gRPC, SQL, decrypt + mask)",
+        "list_members_of_branch": "`GET /api/v1/members?organization_id=<branch>&limit=50`",
+    }
+    for key, label in names.items():
+        x = g[key]
+        lines.append(
+            f"| {label} | {x['rps']:,} | {x['p50_ms']} | {x['p95_ms']} | {x['errors']} | {x['ratio_to_bare']} |"
+        )
+    lines += [
+        "",
+        "## Member counts by status and category (`MemberStatsService.CountMembers`, gRPC)",
+        "",
+        "| subtree | members | p50 ms | p95 ms | target |",
+        "|---|---|---|---|---|",
+        f"| a city | {c['city']['members']:,} | {c['city']['p50_ms']} | {c['city']['p95_ms']} | < 20 ms |",
+        f"| the province root | {c['province_root']['members']:,} | {c['province_root']['p50_ms']} | "
+        f"{c['province_root']['p95_ms']} | < 20 ms |",
+        "",
+        f"Baseline in the same run: raw PostgreSQL COPY of the same member rows: "
+        f"{r['baseline_raw_copy_rows_per_s']:,} rows/s (the yardstick for the import benchmark).",
+        "",
+    ]
+    notes = path.parent / "benchmarks-notes.md"
+    if notes.exists():
+        lines += ["## Notes", "", notes.read_text().strip(), ""]
+    path.write_text("\n".join(lines))
