@@ -29,6 +29,7 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = (
     "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红建国立新云晓东海波宁德福春梅志文斌鹏飞辉"
 )
+NULL = "\\N"  # COPY's NULL marker, so that empty strings stay empty strings
 MEMBER_COLUMNS = [c.name for c in Member.__table__.columns]
 ORG_COLUMNS = ["id", "tenant_id", "parent_id", "name", "type", "path", "depth", "created_by"]
 
@@ -57,7 +58,7 @@ def _csv(rows: list[list]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf)
     for r in rows:
-        w.writerow(["" if v is None else v for v in r])
+        w.writerow([NULL if v is None else v for v in r])
     return buf.getvalue().encode()
 
 
@@ -118,7 +119,7 @@ async def generate(
             add(town_nodes[b % len(town_nodes)], f"第{b + 1}党支部", 3) for b in range(branches)
         ]
         await conn.copy_to_table("organizations", schema_name="member", columns=ORG_COLUMNS,
-                                 source=io.BytesIO(_csv(orgs)), format="csv")  # fmt: skip
+                                 source=io.BytesIO(_csv(orgs)), format="csv", null=NULL)  # fmt: skip
 
         directory = MemberDirectory(cipher)
         n_members = round(1_000_000 * scale)
@@ -156,7 +157,7 @@ async def generate(
         cols = [c for c in MEMBER_COLUMNS if c not in ("created_at", "updated_at")]
         data = _csv(rows)
         await conn.copy_to_table("members", schema_name="member", columns=cols,
-                                 source=io.BytesIO(data), format="csv")  # fmt: skip
+                                 source=io.BytesIO(data), format="csv", null=NULL)  # fmt: skip
         await conn.execute("ANALYZE member.organizations; ANALYZE member.members")
     finally:
         await conn.close()

@@ -30,7 +30,7 @@ from hongyun_platform.embedded import free_port
 from hongyun_platform.grpc.context import ROLE_TENANT_ADMIN, CallerContext
 
 sys.path.insert(0, str(Path(__file__).parent))
-from generate import MEMBER_COLUMNS, generate
+from generate import MEMBER_COLUMNS, NULL, generate
 from load import percentiles, run_load
 from report import write_report
 
@@ -76,7 +76,12 @@ async def raw_copy_baseline(dsn: str, data: bytes) -> float:
         )
         t = time.perf_counter()
         await conn.copy_to_table(
-            "bench_copy", schema_name="public", columns=cols, source=io.BytesIO(data), format="csv"
+            "bench_copy",
+            schema_name="public",
+            columns=cols,
+            source=io.BytesIO(data),
+            format="csv",
+            null=NULL,
         )
         elapsed = time.perf_counter() - t
         n = await conn.fetchval("SELECT count(*) FROM public.bench_copy")
