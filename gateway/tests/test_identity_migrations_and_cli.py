@@ -91,7 +91,7 @@ def test_migrate_command_up_down_up_with_runtime_grants(
         owner_url, "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname='identity'"
     )
     assert owners == [("postgres",)]
-    assert query(app_url, "SELECT version_num FROM identity.alembic_version") == [("0001",)]
+    assert query(app_url, "SELECT version_num FROM identity.alembic_version") == [("0002",)]
 
     commands.downgrade(GatewaySettings(), "base")
     tables = "SELECT tablename FROM pg_tables WHERE schemaname='identity' ORDER BY 1"

@@ -10,9 +10,11 @@ import logging
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response, status
+import grpc
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from hongyun_platform.grpc.context import ROLE_PLATFORM_ADMIN, CallerContext
+from hongyun.member.v1 import member_pb2 as pb
+from hongyun_platform.grpc.context import ROLE_DESCENDANT_READER, ROLE_PLATFORM_ADMIN, CallerContext
 
 from hongyun_gateway.access_tokens import InvalidAccessToken
 from hongyun_gateway.identity import accounts, refresh_tokens
@@ -47,6 +49,7 @@ def _suspended() -> ProblemError:
 
 
 async def authenticated_caller(
+    request: Request,
     state: State,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     acting_tenant: Annotated[
@@ -73,14 +76,26 @@ async def authenticated_caller(
         raise _unauthorized("invalid_token", "访问令牌无效 (access token invalid)") from exc
 
     tenant_id = claims.tenant_id
+    home_tenant_id = None
     if acting_tenant is not None and acting_tenant != tenant_id:
-        if ROLE_PLATFORM_ADMIN not in claims.roles:
+        if ROLE_PLATFORM_ADMIN in claims.roles:
+            tenant_id = acting_tenant
+        elif ROLE_DESCENDANT_READER in claims.roles and await _is_descendant(
+            state, claims, acting_tenant
+        ):
+            # Read-only, audited by the member service in the descendant tenant.
+            if request.method not in ("GET", "HEAD"):
+                raise ProblemError(
+                    403, "read_only_cross_tenant",
+                    "查阅下级租户只能读取 (reading a descendant tenant is read-only)",
+                )  # fmt: skip
+            home_tenant_id, tenant_id = tenant_id, acting_tenant
+        else:
             raise ProblemError(
                 403,
                 "tenant_mismatch",
                 "只能在本租户内操作 (you may only act in your own tenant)",
             )
-        tenant_id = acting_tenant
     if (
         tenant_id is not None
         and ROLE_PLATFORM_ADMIN not in claims.roles
@@ -92,7 +107,20 @@ async def authenticated_caller(
         tenant_id=tenant_id,
         roles=claims.roles,
         scope_org_id=claims.scope_org_id,
+        home_tenant_id=home_tenant_id,
     )
+
+
+async def _is_descendant(state: GatewayState, claims, tenant_id: uuid.UUID) -> bool:
+    """The member service shows a tenant its descendants only (row-level security)."""
+    own = CallerContext(user_id=claims.account_id, tenant_id=claims.tenant_id, roles=claims.roles)
+    try:
+        await state.member_client.get_tenant(own, pb.GetTenantRequest(id=str(tenant_id)))
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED):
+            return False
+        raise
+    return True
 
 
 Caller = Annotated[CallerContext, Depends(authenticated_caller)]

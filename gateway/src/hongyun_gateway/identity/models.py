@@ -42,7 +42,7 @@ class Account(Base):
     __table_args__ = (
         Index("ux_accounts_username_lower", func.lower(text("username")), unique=True),
         CheckConstraint(
-            "roles <@ ARRAY['platform_admin','tenant_admin','secretary','member']::text[]"
+            "roles <@ ARRAY['platform_admin','tenant_admin','secretary','member','descendant_reader']::text[]"
             " AND cardinality(roles) > 0",
             name="known_roles",
         ),

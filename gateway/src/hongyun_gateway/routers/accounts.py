@@ -13,6 +13,7 @@ import grpc
 from fastapi import APIRouter, Response, status
 from hongyun.member.v1 import member_pb2 as pb
 from hongyun_platform.grpc.context import (
+    ROLE_DESCENDANT_READER,
     ROLE_MEMBER,
     ROLE_PLATFORM_ADMIN,
     ROLE_SECRETARY,
@@ -29,7 +30,9 @@ from hongyun_gateway.state import State
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts 账号"])
 
 CREATABLE_ROLES = {
-    ROLE_PLATFORM_ADMIN: frozenset({ROLE_TENANT_ADMIN, ROLE_SECRETARY, ROLE_MEMBER}),
+    ROLE_PLATFORM_ADMIN: frozenset(
+        {ROLE_TENANT_ADMIN, ROLE_SECRETARY, ROLE_MEMBER, ROLE_DESCENDANT_READER}
+    ),
     ROLE_TENANT_ADMIN: frozenset({ROLE_SECRETARY, ROLE_MEMBER}),
 }
 

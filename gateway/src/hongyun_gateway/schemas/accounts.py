@@ -18,6 +18,7 @@ class Role(StrEnum):
     TENANT_ADMIN = "tenant_admin"  # 租户管理员
     SECRETARY = "secretary"  # 支部书记 / 党务工作者
     MEMBER = "member"  # 党员
+    DESCENDANT_READER = "descendant_reader"  # 上级查阅下级租户记录（只读，全部审计）
 
 
 Username = Annotated[

@@ -8,7 +8,7 @@ with the transaction, so a pooled connection never carries a tenant into the nex
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
@@ -39,7 +39,16 @@ class UnitOfWork:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False):
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        echo: bool = False,
+        on_begin: Callable[[UnitOfWork], Awaitable[None]] | None = None,
+    ):
+        # on_begin runs first in every unit of work (e.g. auditing who acts across tenants).
+        self.on_begin = on_begin
         self.engine: AsyncEngine = create_async_engine(
             url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo
         )
@@ -61,7 +70,10 @@ class Database:
                     "pv": "on" if platform_admin else "off",
                 },
             )
-            yield UnitOfWork(session, tenant_id)
+            uow = UnitOfWork(session, tenant_id)
+            if self.on_begin is not None:
+                await self.on_begin(uow)
+            yield uow
 
     async def ping(self) -> bool:
         try:

@@ -18,12 +18,18 @@ MD_USER = "x-hongyun-user"
 MD_TENANT = "x-hongyun-tenant"
 MD_ROLES = "x-hongyun-roles"
 MD_SCOPE_ORG = "x-hongyun-scope-org"
+MD_HOME_TENANT = "x-hongyun-home-tenant"
 
 ROLE_PLATFORM_ADMIN = "platform_admin"
 ROLE_TENANT_ADMIN = "tenant_admin"
 ROLE_SECRETARY = "secretary"
 ROLE_MEMBER = "member"
-KNOWN_ROLES = frozenset({ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN, ROLE_SECRETARY, ROLE_MEMBER})
+# Granted explicitly to a parent tenant's admin: read (never write) a descendant tenant's records,
+# every read audited in that tenant.
+ROLE_DESCENDANT_READER = "descendant_reader"
+KNOWN_ROLES = frozenset(
+    {ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN, ROLE_SECRETARY, ROLE_MEMBER, ROLE_DESCENDANT_READER}
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,11 @@ class CallerContext:
     tenant_id: uuid.UUID | None
     roles: frozenset[str] = field(default_factory=frozenset)
     scope_org_id: uuid.UUID | None = None  # None = whole tenant (admins)
+    home_tenant_id: uuid.UUID | None = None  # set when acting in another (descendant) tenant
+
+    @property
+    def is_cross_tenant(self) -> bool:
+        return self.home_tenant_id is not None and self.home_tenant_id != self.tenant_id
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -51,6 +62,8 @@ class CallerContext:
             md.append((MD_TENANT, str(self.tenant_id)))
         if self.scope_org_id:
             md.append((MD_SCOPE_ORG, str(self.scope_org_id)))
+        if self.home_tenant_id:
+            md.append((MD_HOME_TENANT, str(self.home_tenant_id)))
         return md
 
     @classmethod
@@ -65,6 +78,7 @@ class CallerContext:
             tenant_id=_uuid_or_none(md.get(MD_TENANT), MD_TENANT),
             roles=roles,
             scope_org_id=_uuid_or_none(md.get(MD_SCOPE_ORG), MD_SCOPE_ORG),
+            home_tenant_id=_uuid_or_none(md.get(MD_HOME_TENANT), MD_HOME_TENANT),
         )
 
 
@@ -81,14 +95,23 @@ ANONYMOUS = CallerContext(user_id="", tenant_id=None)
 _current: ContextVar[CallerContext] = ContextVar("hongyun_caller", default=ANONYMOUS)
 
 
+_method: ContextVar[str] = ContextVar("hongyun_method", default="")
+
+
 def current_caller() -> CallerContext:
     return _current.get()
 
 
+def current_method() -> str:
+    """Full gRPC method name of the call being handled ('' outside a call)."""
+    return _method.get()
+
+
 @contextlib.contextmanager
-def caller_scope(ctx: CallerContext) -> Iterator[CallerContext]:
-    token = _current.set(ctx)
+def caller_scope(ctx: CallerContext, method: str = "") -> Iterator[CallerContext]:
+    token, method_token = _current.set(ctx), _method.set(method)
     try:
         yield ctx
     finally:
         _current.reset(token)
+        _method.reset(method_token)

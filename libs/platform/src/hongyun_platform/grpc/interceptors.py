@@ -26,7 +26,7 @@ class CallerContextInterceptor(grpc.aio.ServerInterceptor):
             except DomainError as err:
                 await abort_with(context, err)
                 return None
-            with caller_scope(caller):
+            with caller_scope(caller, method):
                 try:
                     return await inner(request, context)
                 except DomainError as err:
