@@ -138,6 +138,7 @@ async def main_async(args: argparse.Namespace) -> int:
     member_port = port_or_free(args.member_port) if args.member_port else free_port()
     gateway_port = port_or_free(args.port) if args.port else free_port()
     member_target = f"127.0.0.1:{member_port}"
+    public_host = args.host if args.host != "0.0.0.0" else "127.0.0.1"
     env = {
         **os.environ,
         **secrets,
@@ -153,6 +154,10 @@ async def main_async(args: argparse.Namespace) -> int:
         "HONGYUN_MEMBER_GRPC_TARGET": member_target,
         "HONGYUN_GATEWAY_HOST": args.host,
         "HONGYUN_GATEWAY_PORT": str(gateway_port),
+        # Attachments: the filesystem object store, its signed URLs served by the gateway.
+        "HONGYUN_STORAGE_KIND": "filesystem",
+        "HONGYUN_STORAGE_ROOT": str(data / "objects"),
+        "HONGYUN_STORAGE_PUBLIC_URL": f"http://{public_host}:{gateway_port}/files",
     }
     procs: list[subprocess.Popen] = []
     try:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from gateway_fake_member_transfer import add_transfer_fakes
+from gateway_fake_org_admin import add_org_admin_fakes
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from hongyun.member.v1 import member_pb2 as pb
@@ -329,6 +331,8 @@ async def start_fake_member_service() -> RunningFake:
     server = grpc.aio.server()
     service = FakeMemberService()
     member_pb2_grpc.add_MemberServiceServicer_to_server(service, server)
+    add_org_admin_fakes(server, service)  # OrganizationAdminService, RuleService (same store)
+    add_transfer_fakes(server, service)  # MemberImportExportService (same store)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")

@@ -51,7 +51,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory):
         time.sleep(0.3)
     p = Platform(proc, json.loads(run_json.read_text()), data)
     yield p
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(60)
+    # Ctrl-C, as a user stops `make run`: every process it started must end, cleanly.
+    proc.send_signal(signal.SIGINT)
+    code = proc.wait(60)
     log.close()
+    assert code == 0, (data / "run.log").read_text()[-3000:]
+    for pid in p.info["pids"]:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert "Stopped." in (data / "run.log").read_text()

@@ -75,3 +75,40 @@ def test_province_city_lifecycle(platform):
         )
     with platform.client(f"city-admin-{suffix}", PASSWORD) as cadm:
         assert len(cadm.get("/api/v1/members").json()["items"]) == 2
+
+
+def test_descendant_reader_is_read_only_and_limited_to_descendants(platform):
+    suffix = uuid.uuid4().hex[:6]
+    with platform.client("platform-admin") as ops:
+        prov = provision(
+            ops, name="读省", code=f"rprov-{suffix}", admin=f"rprov-admin-{suffix}"
+        ).json()
+        r = ops.post("/api/v1/accounts", json={
+            "username": f"reader-{suffix}", "password": PASSWORD, "tenant_id": prov["tenant"]["id"],
+            "roles": ["tenant_admin", "descendant_reader"]})  # fmt: skip
+        assert r.status_code == 201, r.text
+    with platform.client(f"rprov-admin-{suffix}", PASSWORD) as padm:
+        city = provision(padm, name="读市", code=f"rcity-{suffix}", parent_id=prov["tenant"]["id"],
+                         admin=f"rcity-admin-{suffix}").json()  # fmt: skip
+    with platform.client(f"rcity-admin-{suffix}", PASSWORD) as cadm:
+        assert (
+            cadm.post(
+                "/api/v1/members", json=member_body(city["root_organization"]["id"], 60)
+            ).status_code
+            == 201
+        )
+    city_header = {"X-Hongyun-Tenant": city["tenant"]["id"]}
+    with platform.client(f"reader-{suffix}", PASSWORD) as reader:
+        items = reader.get("/api/v1/members", headers=city_header).json()["items"]
+        assert len(items) == 1 and "*" in items[0]["id_number"]
+        r = reader.get(f"/api/v1/members/{items[0]['id']}", headers=city_header,
+                       params={"reveal": "true", "reason": "核查"})  # fmt: skip
+        assert_problem(r, 403)
+        r = reader.post("/api/v1/members", headers=city_header,
+                        json=member_body(city["root_organization"]["id"], 61))  # fmt: skip
+        assert_problem(r, 403)
+        # Not a descendant: the demo tenant stays closed.
+        assert_problem(
+            reader.get("/api/v1/members", headers={"X-Hongyun-Tenant": platform.info["tenant_id"]}),
+            403,
+        )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import uuid
 
 import pytest
@@ -162,14 +160,3 @@ def test_update_with_if_match(admin, new_org):
     stale = admin.patch(f"/api/v1/members/{m['id']}", json={"job_post": "x"},
                         headers={"If-Match": f'"{m["version"]}"'})  # fmt: skip
     assert_problem(stale, 412)
-
-
-def test_zz_ctrl_c_stops_every_process(platform):
-    pids = platform.info["pids"]
-    platform.proc.send_signal(signal.SIGINT)
-    assert platform.proc.wait(60) == 0
-    for pid in pids:
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
-    log = (platform.data / "run.log").read_text()
-    assert "Stopped." in log

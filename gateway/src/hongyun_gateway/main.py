@@ -18,6 +18,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from hongyun_platform.logging import configure_logging
+from hongyun_platform.storage import (
+    FilesystemObjectStore,
+    StorageSettings,
+    make_fs_download_app,
+    storage_from_settings,
+)
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from hongyun_gateway import auth, commands, health
@@ -27,7 +33,17 @@ from hongyun_gateway.member_client import MemberClient
 from hongyun_gateway.openapi import install_openapi
 from hongyun_gateway.passwords import Passwords
 from hongyun_gateway.problems import install_problem_handlers
-from hongyun_gateway.routers import accounts, members, organizations, tenant_admin, tenants
+from hongyun_gateway.routers import (
+    accounts,
+    member_archive,
+    member_transfer,
+    members,
+    organization_admin,
+    organizations,
+    rules,
+    tenant_admin,
+    tenants,
+)
 from hongyun_gateway.settings import ConfigurationError, GatewaySettings
 from hongyun_gateway.state import GatewayState
 from hongyun_gateway.tenant_status import TenantStatusCache
@@ -92,7 +108,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_credentials=False,
-            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "If-Match", "X-Hongyun-Tenant"],
             expose_headers=["ETag", "Location", "Retry-After"],
             max_age=600,
@@ -102,11 +118,31 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(tenant_admin.router)
     app.include_router(tenants.router)
+    app.include_router(organization_admin.router)  # before organizations: /tree is not an id
     app.include_router(organizations.router)
+    app.include_router(rules.router)
+    app.include_router(member_transfer.imports_router)
+    app.include_router(member_transfer.exports_router)  # before members: /export is not an id
     app.include_router(members.router)
+    app.include_router(member_archive.router)
+    app.include_router(member_archive.tags_router)
+    _mount_files(app)
     install_openapi(app)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     return app
+
+
+def _mount_files(app: FastAPI) -> None:
+    """The filesystem object store's signed URLs (uploads and downloads of attachments, docs/adr/
+    0004 and 0009) at /files, where HONGYUN_STORAGE_PUBLIC_URL points. S3/MinIO serve their own."""
+    storage = StorageSettings()
+    if storage.storage_kind == "filesystem":
+        store = storage_from_settings(storage)
+        assert isinstance(store, FilesystemObjectStore)
+        app.mount(
+            "/files",
+            make_fs_download_app(store, max_upload_bytes=storage.storage_max_upload_bytes),
+        )
 
 
 # ---- console script ----

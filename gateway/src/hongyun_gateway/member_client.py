@@ -10,8 +10,19 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from hongyun.member.v1 import (
+    member_archive_pb2_grpc,
+    member_pb2_grpc,
+    member_transfer_files_pb2_grpc,
+    organization_admin_pb2_grpc,
+    rules_pb2,
+    rules_pb2_grpc,
+    tenant_admin_pb2,
+    tenant_admin_pb2_grpc,
+)
 from hongyun.member.v1 import member_pb2 as pb
-from hongyun.member.v1 import member_pb2_grpc, tenant_admin_pb2, tenant_admin_pb2_grpc
+from hongyun.member.v1 import member_search_pb2, member_search_pb2_grpc
+from hongyun.member.v1 import organization_admin_pb2 as org_pb
 from hongyun_platform.grpc.context import CallerContext
 
 # The standard "whole server" health entry; the member service reports SERVING there once its
@@ -32,7 +43,13 @@ class MemberClient:
         self._channel = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
         self._stub = member_pb2_grpc.MemberServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
+        self._archive = member_archive_pb2_grpc.MemberArchiveServiceStub(self._channel)
         self._tenant_admin = tenant_admin_pb2_grpc.TenantAdminServiceStub(self._channel)
+        self._org_admin = organization_admin_pb2_grpc.OrganizationAdminServiceStub(self._channel)
+        self._rules = rules_pb2_grpc.RuleServiceStub(self._channel)
+        # Imports and exports stream files; routers/member_transfer.py calls it (own deadlines).
+        self.transfer = member_transfer_files_pb2_grpc.MemberImportExportServiceStub(self._channel)
+        self._search = member_search_pb2_grpc.MemberSearchServiceStub(self._channel)
 
     async def close(self, grace: float | None = None) -> None:
         await self._channel.close(grace)
@@ -126,3 +143,85 @@ class MemberClient:
         self, caller: CallerContext, req: tenant_admin_pb2.GetTenantAggregatesRequest
     ) -> tenant_admin_pb2.GetTenantAggregatesResponse:
         return await self._call(self._tenant_admin.GetTenantAggregates, req, caller)
+
+    # ---- organisation changes, history, health, committee terms (docs/adr/0007) ----
+
+    async def rename_organization(
+        self, caller: CallerContext, req: org_pb.RenameOrganizationRequest
+    ) -> org_pb.RenameOrganizationResponse:
+        return await self._call(self._org_admin.RenameOrganization, req, caller)
+
+    async def move_organization(
+        self, caller: CallerContext, req: org_pb.MoveOrganizationRequest
+    ) -> org_pb.MoveOrganizationResponse:
+        return await self._call(self._org_admin.MoveOrganization, req, caller)
+
+    async def merge_organization(
+        self, caller: CallerContext, req: org_pb.MergeOrganizationRequest
+    ) -> org_pb.MergeOrganizationResponse:
+        return await self._call(self._org_admin.MergeOrganization, req, caller)
+
+    async def dissolve_organization(
+        self, caller: CallerContext, req: org_pb.DissolveOrganizationRequest
+    ) -> org_pb.DissolveOrganizationResponse:
+        return await self._call(self._org_admin.DissolveOrganization, req, caller)
+
+    async def organization_history(
+        self, caller: CallerContext, req: org_pb.ListOrganizationHistoryRequest
+    ) -> org_pb.ListOrganizationHistoryResponse:
+        return await self._call(self._org_admin.ListOrganizationHistory, req, caller)
+
+    async def organization_tree(
+        self, caller: CallerContext, req: org_pb.GetOrganizationTreeRequest
+    ) -> org_pb.GetOrganizationTreeResponse:
+        return await self._call(self._org_admin.GetOrganizationTree, req, caller)
+
+    async def organization_health(
+        self, caller: CallerContext, req: org_pb.GetOrganizationHealthRequest
+    ) -> org_pb.GetOrganizationHealthResponse:
+        return await self._call(self._org_admin.GetOrganizationHealth, req, caller)
+
+    async def record_committee_term(
+        self, caller: CallerContext, req: org_pb.RecordCommitteeTermRequest
+    ) -> org_pb.RecordCommitteeTermResponse:
+        return await self._call(self._org_admin.RecordCommitteeTerm, req, caller)
+
+    async def list_committee_terms(
+        self, caller: CallerContext, req: org_pb.ListCommitteeTermsRequest
+    ) -> org_pb.ListCommitteeTermsResponse:
+        return await self._call(self._org_admin.ListCommitteeTerms, req, caller)
+
+    # ---- rules (docs/adr/0007) ----
+
+    async def list_rules(
+        self, caller: CallerContext, req: rules_pb2.ListRulesRequest
+    ) -> rules_pb2.ListRulesResponse:
+        return await self._call(self._rules.ListRules, req, caller)
+
+    async def get_rule(
+        self, caller: CallerContext, req: rules_pb2.GetRuleRequest
+    ) -> rules_pb2.GetRuleResponse:
+        return await self._call(self._rules.GetRule, req, caller)
+
+    async def set_rule_override(
+        self, caller: CallerContext, req: rules_pb2.SetRuleOverrideRequest
+    ) -> rules_pb2.SetRuleOverrideResponse:
+        return await self._call(self._rules.SetRuleOverride, req, caller)
+
+    async def delete_rule_override(
+        self, caller: CallerContext, req: rules_pb2.DeleteRuleOverrideRequest
+    ) -> rules_pb2.DeleteRuleOverrideResponse:
+        return await self._call(self._rules.DeleteRuleOverride, req, caller)
+
+    # ---- member archive: MemberArchiveService (docs/adr/0009) ----
+
+    async def archive(self, caller: CallerContext, rpc: str, req: Any) -> Any:
+        """MemberArchiveService.<rpc> (e.g. "ListFamilyMembers") on behalf of the caller."""
+        return await self._call(getattr(self._archive, rpc), req, caller)
+
+    # ---- member search (docs/adr/0008) ----
+
+    async def search_members(
+        self, caller: CallerContext, req: member_search_pb2.SearchMembersRequest
+    ) -> member_search_pb2.SearchMembersResponse:
+        return await self._call(self._search.SearchMembers, req, caller)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from typing import ClassVar
 
 from hongyun_platform.settings import ServiceSettings
+from pydantic import Field
 
 
 class MemberSettings(ServiceSettings):
@@ -19,5 +21,21 @@ class MemberSettings(ServiceSettings):
     field_key_active: str = ""
     field_algorithm: str = "AES-GCM"
     blind_index_key: str = ""
+    # Member attachments (docs/adr/0009); the object store itself is HONGYUN_STORAGE_*.
+    attachment_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    attachment_upload_url_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
+    attachment_download_url_seconds: int = Field(default=300, ge=1, le=7 * 24 * 3600)
+    # Member imports (docs/adr/0010): upload size and row limits, stale-job detection.
+    import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    import_max_rows: int = Field(default=200_000, ge=1)
+    import_stale_seconds: float = Field(default=120, gt=0)
+    import_concurrency: int = Field(default=2, ge=1)
+    # Processes validating and encrypting import rows (0 = a thread of the service process).
+    import_workers: int = Field(
+        default_factory=lambda: min(4, max(0, (os.cpu_count() or 1) - 1)), ge=0
+    )
+    # 换届 reminders (docs/adr/0007): how often the job looks for terms to remind of.
+    term_reminders_enabled: bool = True
+    term_reminder_interval_seconds: float = Field(default=3600.0, gt=0)
     stream_duplicate_window_seconds: float = 600
     stream_replicas: int = 1

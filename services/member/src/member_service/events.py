@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from hongyun.member.v1 import events_pb2
 from hongyun_platform.db import UnitOfWork
 from hongyun_platform.messaging.envelope import subject_for
-from hongyun_platform.messaging.outbox import add_event
+from hongyun_platform.messaging.outbox import add_event, add_events
 
 from member_service.models import Member, Organization, messaging
 
@@ -34,21 +36,35 @@ async def organization_created(uow: UnitOfWork, org: Organization) -> None:
     )
 
 
+def _registered(m: Member) -> events_pb2.MemberRegistered:
+    return events_pb2.MemberRegistered(
+        member_id=str(m.id),
+        tenant_id=str(m.tenant_id),
+        organization_id=str(m.organization_id),
+        category=m.category,
+        party_status=m.party_status,
+        joined_on=m.joined_on.isoformat() if m.joined_on else "",
+    )
+
+
 async def member_registered(uow: UnitOfWork, m: Member) -> None:
     await add_event(
         uow.session,
         messaging.outbox,
         subject=_subject(m.tenant_id, "member", "registered"),
         tenant_id=m.tenant_id,
-        payload=events_pb2.MemberRegistered(
-            member_id=str(m.id),
-            tenant_id=str(m.tenant_id),
-            organization_id=str(m.organization_id),
-            category=m.category,
-            party_status=m.party_status,
-            joined_on=m.joined_on.isoformat() if m.joined_on else "",
-        ),
+        payload=_registered(m),
     )
+
+
+async def members_registered(uow: UnitOfWork, members: Iterable[Member]) -> None:
+    """One MemberRegistered per member of a bulk write (imports), in one batched insert."""
+    await add_events(
+        uow.session,
+        messaging.outbox,
+        [(_subject(m.tenant_id, "member", "registered"), _registered(m), m.tenant_id)
+         for m in members],
+    )  # fmt: skip
 
 
 async def member_updated(uow: UnitOfWork, m: Member, changed: list[str]) -> None:

@@ -1,4 +1,5 @@
-"""`hongyun-member serve | migrate | provision-streams | dead-letters [--replay ID]`."""
+"""`hongyun-member serve | migrate | provision-streams | dead-letters [--replay ID] |
+reindex-search [--all]`."""
 
 from __future__ import annotations
 
@@ -76,6 +77,23 @@ async def dead_letters(settings: MemberSettings, replay: str | None) -> None:
         await db.dispose()
 
 
+async def reindex_search(settings: MemberSettings, everything: bool) -> None:
+    """Fill member search columns (docs/adr/0008): rows written before they existed, or every
+    row (`--all`) after HONGYUN_BLIND_INDEX_KEY changed. Idempotent; safe while serving."""
+    from hongyun_platform.db import Database
+
+    from member_service.app import cipher_from_settings
+    from member_service.search import reindex_search as run
+    from member_service.service import MemberDirectory
+
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        n = await run(db, MemberDirectory(cipher_from_settings(settings)), everything=everything)
+    finally:
+        await db.dispose()
+    print(f"re-indexed {n} members")
+
+
 async def serve(settings: MemberSettings) -> None:
     setup_tracing("member", settings.otlp_endpoint)
     app = await build_app(settings)
@@ -89,9 +107,13 @@ async def serve(settings: MemberSettings) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="hongyun-member", description="Hongyun member service")
     parser.add_argument(
-        "command", choices=["serve", "migrate", "provision-streams", "dead-letters"]
+        "command",
+        choices=["serve", "migrate", "provision-streams", "dead-letters", "reindex-search"],
     )
     parser.add_argument("--replay", metavar="ID", help="dead-letters: publish this one again")
+    parser.add_argument(
+        "--all", action="store_true", help="reindex-search: every member, not only missing ones"
+    )
     args = parser.parse_args(argv)
     settings = MemberSettings()
     configure_logging("member", settings.log_level, settings.log_json)
@@ -99,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
         migrate(settings)
     elif args.command == "provision-streams":
         asyncio.run(provision_streams(settings))
+    elif args.command == "reindex-search":
+        asyncio.run(reindex_search(settings, args.all))
     elif args.command == "dead-letters":
         asyncio.run(dead_letters(settings, args.replay))
     else:

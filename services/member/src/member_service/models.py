@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import UserDefinedType
@@ -27,6 +28,7 @@ from sqlalchemy.types import UserDefinedType
 SCHEMA = "member"
 Base = make_base(SCHEMA)
 messaging = MessagingTables(Base.metadata)
+CHINA_TODAY_SQL = "((now() AT TIME ZONE 'Asia/Shanghai'))::date"
 
 
 class Ltree(UserDefinedType):
@@ -62,6 +64,11 @@ class Organization(Base):
     depth: Mapped[int] = mapped_column(SmallInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     created_by: Mapped[str] = mapped_column(String(64), server_default="")
+    # Lifecycle and history (docs/adr/0007): dissolved and merged organisations keep their row.
+    status: Mapped[str] = mapped_column(String(16), server_default="active")
+    established_on: Mapped[date] = mapped_column(Date, server_default=text(CHINA_TODAY_SQL))
+    dissolved_on: Mapped[date | None] = mapped_column(Date)
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
 class Member(Base):
@@ -91,6 +98,11 @@ class Member(Base):
     landline_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     home_address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     key_id: Mapped[str] = mapped_column(String(32))  # key of the newest ciphertexts (rotation)
+    # Search keys (docs/adr/0008, member_service.search_keys); NULL = not indexed yet.
+    name_pinyin: Mapped[str | None] = mapped_column(Text)  # "zengxiaoming cengxiaoming"
+    name_initials: Mapped[str | None] = mapped_column(Text)  # "zxm cxm"
+    id_number_suffix_index: Mapped[str | None] = mapped_column(String(64))  # HMAC of last 4
+    mobile_phone_suffix_index: Mapped[str | None] = mapped_column(String(64))  # HMAC of last 4
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -113,3 +125,12 @@ class AuditEntry(Base):
     fields: Mapped[list[str]] = mapped_column(ARRAY(Text))
     reason: Mapped[str] = mapped_column(Text, server_default="")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# Models kept in their own modules register on the same metadata (migrations compare it all).
+from member_service import (  # noqa: E402
+    archive_models,  # noqa: F401  (docs/adr/0009)
+    org_models,  # noqa: F401
+    search_models,  # noqa: F401  (docs/adr/0008)
+    transfer_models,  # noqa: F401  (docs/adr/0010)
+)

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_service.models import AuditEntry, Ltree, Member, Organization, Tenant
 
+ORG_ACTIVE = "active"  # organisations.status; dissolved/merged ones stay as history (ADR 0007)
+
 
 def _descendant_of(path_col, root_path: str) -> ColumnElement[bool]:
     return path_col.op("<@")(cast(literal(root_path), Ltree()))
@@ -33,8 +35,11 @@ class OrganizationRepository(Repository[Organization]):
     model = Organization
 
     async def in_tenant(self, tenant_id: uuid.UUID, org_id: uuid.UUID) -> Organization | None:
+        """An active organisation (dissolved and merged ones keep their row for history)."""
         stmt = select(Organization).where(
-            Organization.tenant_id == tenant_id, Organization.id == org_id
+            Organization.tenant_id == tenant_id,
+            Organization.id == org_id,
+            Organization.status == ORG_ACTIVE,
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
@@ -53,14 +58,19 @@ class OrganizationRepository(Repository[Organization]):
             else Organization.parent_id == parent_id
         )
         stmt = select(Organization).where(
-            Organization.tenant_id == tenant_id, parent, Organization.name == name
+            Organization.tenant_id == tenant_id,
+            parent,
+            Organization.name == name,
+            Organization.status == ORG_ACTIVE,
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def page_subtree(
         self, tenant_id: uuid.UUID, root_path: str | None, *, page_size: int, page_token: str
     ) -> Page[Organization]:
-        stmt = select(Organization).where(Organization.tenant_id == tenant_id)
+        stmt = select(Organization).where(
+            Organization.tenant_id == tenant_id, Organization.status == ORG_ACTIVE
+        )
         if root_path:
             stmt = stmt.where(_descendant_of(Organization.path, root_path))
         return await self.page(stmt, page_size=page_size, page_token=page_token)

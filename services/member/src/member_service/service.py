@@ -28,11 +28,12 @@ from hongyun_platform.grpc.context import (
 from hongyun_platform.ids import new_id
 from sqlalchemy.exc import IntegrityError
 
-from member_service import events
+from member_service import archive_status, events
 from member_service.domain import masking, org_path
 from member_service.domain.profile import PERSONAL_FIELDS, PROFILE_FIELDS, Profile, validate_profile
 from member_service.models import AuditEntry, Member, Organization, Tenant
 from member_service.repository import Repositories
+from member_service.search_keys import apply_search_keys
 
 MANAGERS = (ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN, ROLE_SECRETARY)
 MAY_REVEAL = (ROLE_TENANT_ADMIN, ROLE_SECRETARY)  # platform operators never see personal data
@@ -226,7 +227,7 @@ class MemberDirectory:
         profile = self._read_profile(member)
         if not reveal:
             return MemberView(member, self._masked(profile), revealed=False)
-        if not caller.has_role(*MAY_REVEAL):
+        if not caller.has_role(*MAY_REVEAL) or caller.is_cross_tenant:
             raise PermissionDenied(
                 "无权查看完整个人信息 (your role may not see personal data in full)",
                 code="reveal_not_allowed",
@@ -261,6 +262,7 @@ class MemberDirectory:
                 field="update_mask",
             )
         old = self._read_profile(member)
+        old_org_id = member.organization_id
         new = validate_profile(
             replace(old, **{f: getattr(changes, f) for f in mask if f != "organization_id"}),
             today=self.today(),
@@ -294,6 +296,11 @@ class MemberDirectory:
             )
             self._audit(repos, caller, member.tenant_id, "update", member.id, changed)
             await events.member_updated(uow, member, changed)
+            # Field history, and status / flag history rows (docs/adr/0009).
+            await archive_status.after_member_update(
+                uow, self.cipher, caller, member, old=old, new=new, changed=changed,
+                old_organization_id=old_org_id, today=self.today(),
+            )  # fmt: skip
         return MemberView(member, self._masked(new), revealed=False)
 
     async def list_members(
@@ -400,6 +407,10 @@ class MemberDirectory:
             value = getattr(p, f)
             setattr(m, f"{f}_enc", enc(value, aad=self._aad(m.id, f)) if value else None)
         m.key_id = self.cipher.active_key_id
+        # Search columns follow every profile write (create, update, import): docs/adr/0008.
+        apply_search_keys(
+            m, self.cipher, name=p.name, id_number=p.id_number, mobile_phone=p.mobile_phone
+        )
 
     def _read_profile(self, m: Member) -> Profile:
         def dec(field: str) -> str:

@@ -114,4 +114,13 @@ async def test_service_role_owns_nothing(module_database):
         "WHERE n.nspname = 'member' AND c.relforcerowsecurity",
         module_database.name,
     )
-    assert owner.strip() == "0" and int(forced) == 4  # tenants, organizations, members, audit_log
+    # Every table with a tenant_id (except the relay's outbox) forces row-level security.
+    unforced = module_database.pg.psql(
+        "SELECT coalesce(string_agg(c.relname, ','), '') FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'member' AND c.relkind = 'r' AND NOT c.relforcerowsecurity "
+        "AND c.relname <> 'outbox' AND EXISTS (SELECT 1 FROM pg_attribute a "
+        "WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)",
+        module_database.name,
+    )
+    assert owner.strip() == "0" and unforced.strip() == "" and int(forced) >= 4

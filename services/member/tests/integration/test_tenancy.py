@@ -98,7 +98,7 @@ async def test_parent_sees_aggregates_but_not_records(admin_stub, member_stub, p
 
 
 async def test_suspend_and_resume_a_subtree(admin_stub, member_stub, province):
-    p, (c0, c1) = province["p"], province["cities"]
+    c0, c1 = province["cities"]
     grand = await call(admin_stub.ProvisionTenant, tpb.ProvisionTenantRequest(
         name="县", code=f"county-{province['code']}", parent_id=c0.tenant.id), tenant_admin(c0.tenant.id))  # fmt: skip
     for who, target, code in [
@@ -125,3 +125,39 @@ async def test_suspend_and_resume_a_subtree(admin_stub, member_stub, province):
         admin_stub.ResumeTenant, tpb.ResumeTenantRequest(id=c0.tenant.id), province["padm"]
     )
     assert set(back.affected_tenant_ids) == {c0.tenant.id, grand.tenant.id}
+
+
+async def test_descendant_reader_reads_masked_audited_and_cannot_write(
+    member_stub, province, member_app
+):
+    from hongyun_platform.grpc.context import ROLE_DESCENDANT_READER, CallerContext
+    from member_service.repository import Repositories
+
+    p, c0 = province["p"], province["cities"][0]
+    reader = CallerContext(
+        user_id="prov-reader", tenant_id=uuid.UUID(c0.tenant.id), home_tenant_id=uuid.UUID(p.tenant.id),
+        roles=frozenset({"tenant_admin", ROLE_DESCENDANT_READER}),
+    )  # fmt: skip
+    listed = (await call(member_stub.ListMembers, pb.ListMembersRequest(), reader)).members
+    assert len(listed) == 2 and all("*" in m.profile.id_number for m in listed)
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await call(
+            member_stub.GetMember,
+            pb.GetMemberRequest(id=listed[0].id, reveal=True, reveal_reason="核查"),
+            reader,
+        )
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.aio.AioRpcError):
+        await call(member_stub.CreateMember, pb.CreateMemberRequest(
+            organization_id=c0.root_organization.id, profile=profile(250)), reader)  # fmt: skip
+    after = (
+        await call(member_stub.ListMembers, pb.ListMembersRequest(), tenant_admin(c0.tenant.id))
+    ).members
+    assert len(after) == 2  # the write was refused by the read-only transaction
+    async with member_app.db.unit_of_work(uuid.UUID(c0.tenant.id)) as uow:
+        entries = await Repositories(uow.session).audit.for_target(
+            uuid.UUID(c0.tenant.id), uuid.UUID(c0.tenant.id)
+        )
+    reads = [e for e in entries if e.action == "cross_tenant_read"]
+    assert {e.fields[0] for e in reads} >= {"/hongyun.member.v1.MemberService/ListMembers"}
+    assert all(e.actor == "prov-reader" for e in reads)

@@ -40,21 +40,21 @@ async def test_request_event_and_consumer_share_one_trace(traced_app):
     async def on_registered(uow, env, data):
         received.append(events_pb2.MemberRegistered.FromString(data).member_id)
 
-    consumer = IdempotentConsumer(
-        traced_app.db,
-        messaging,
-        traced_app.nc.jetstream(),
-        ConsumerSpec(name="trace_test__registered", stream="MEMBER",
-                     filter_subject="member.*.member.registered", handler=on_registered),
-    )  # fmt: skip
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
     tracer = trace.get_tracer("test-gateway")
     async with grpc.aio.insecure_channel(f"127.0.0.1:{traced_app.port}") as ch:
         stub = member_pb2_grpc.MemberServiceStub(ch)
         t = (await stub.CreateTenant(pb.CreateTenantRequest(name="链路", code="trace-t"),
                                       metadata=PLATFORM_ADMIN.to_metadata())).tenant  # fmt: skip
         adm = tenant_admin(t.id).to_metadata()
+        consumer = IdempotentConsumer(
+            traced_app.db,
+            messaging,
+            traced_app.nc.jetstream(),
+            ConsumerSpec(name=f"trace_test__{t.id[-12:]}", stream="MEMBER",
+                         filter_subject=f"member.{t.id}.member.registered", handler=on_registered),
+        )  # fmt: skip
+        stop = asyncio.Event()
+        task = asyncio.create_task(consumer.run(stop))
         root = (await stub.CreateOrganization(pb.CreateOrganizationRequest(
             name="党委", type=pb.ORGANIZATION_TYPE_COMMITTEE), metadata=adm)).organization  # fmt: skip
         with tracer.start_as_current_span("POST /api/v1/members") as parent:

@@ -1,0 +1,221 @@
+"""The member search queries (docs/adr/0008). Row-level security scopes them to the
+transaction's tenant; they filter by tenant and data scope as well, like every repository here.
+
+Under row-level security PostgreSQL evaluates a condition inside an index scan only if its
+operator is leakproof: = and range comparisons on text are, LIKE and the pg_trgm operators are
+not (they would leave a sequential scan of the province). So names and pinyin are looked up in
+member_search_terms (search_models) with = and >= / < only, and the suffix hashes with =.
+
+Relevance comes in tiers: 0 exact, 1 prefix, 2 substring (names only). Each tier is one query,
+ORDER BY id LIMIT n, excluding the members of the tiers before it. The page token is
+(tier, last id).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, Select, and_, cast, false, literal, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from member_service.domain.search import SearchMatch, SearchMode
+from member_service.models import Ltree, Member, Organization
+from member_service.search_models import MemberSearchTerm, TermKind
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    mode: SearchMode
+    text: str
+    id_number_suffix_index: str | None = None
+    mobile_phone_suffix_index: str | None = None
+    id_number_index: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchRow:
+    member: Member
+    rank: int
+    matched: list[SearchMatch] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Where a search may look: tenant, data scope (an org subtree path), enum filters."""
+
+    tenant_id: uuid.UUID
+    scope_path: str | None  # None = the whole tenant
+    category: int = 0
+    party_status: int = 0
+
+
+def prefix_upper_bound(prefix: str) -> str:
+    """The least string greater than every string starting with `prefix`, in code point
+    (= UTF-8 byte, COLLATE "C") order."""
+    for i in range(len(prefix) - 1, -1, -1):
+        if ord(prefix[i]) < 0x10FFFF:
+            return prefix[:i] + chr(ord(prefix[i]) + 1)
+    raise ValueError("no upper bound")  # a prefix of U+10FFFF only; queries never are
+
+
+def _terms(
+    tenant_id: uuid.UUID, kinds: tuple[TermKind, ...], text_: str, *, prefix: bool
+) -> Select:
+    """Member ids with a term of these kinds equal to (or starting with) `text_`."""
+    t = MemberSearchTerm
+    match = and_(t.term >= text_, t.term < prefix_upper_bound(text_)) if prefix else t.term == text_
+    kind = t.kind == kinds[0] if len(kinds) == 1 else t.kind.in_([int(k) for k in kinds])
+    return select(t.member_id).where(t.tenant_id == tenant_id, kind, match)
+
+
+def _name_terms(tenant_id: uuid.UUID, q: str) -> tuple[Select, Select, Select]:
+    """(exact name, name prefix, any substring: a prefix of one of the name's suffixes)."""
+    return (
+        _terms(tenant_id, (TermKind.NAME,), q, prefix=False),
+        _terms(tenant_id, (TermKind.NAME,), q, prefix=True),
+        _terms(tenant_id, (TermKind.NAME_SUFFIX,), q, prefix=True),
+    )
+
+
+def _pinyin_terms(tenant_id: uuid.UUID, q: str) -> tuple[Select, Select]:
+    kinds = (TermKind.PINYIN, TermKind.INITIALS)
+    return (
+        _terms(tenant_id, kinds, q, prefix=False),
+        _terms(tenant_id, kinds, q, prefix=True),
+    )
+
+
+def _number_conditions(c: SearchCriteria) -> list[ColumnElement[bool]]:
+    if c.mode is SearchMode.ID_NUMBER:
+        return [Member.id_number_index == c.id_number_index]
+    found = []
+    if c.id_number_suffix_index:
+        found.append(Member.id_number_suffix_index == c.id_number_suffix_index)
+    if c.mobile_phone_suffix_index:
+        found.append(Member.mobile_phone_suffix_index == c.mobile_phone_suffix_index)
+    return found
+
+
+def tiers(criteria: SearchCriteria, tenant_id: uuid.UUID) -> list[ColumnElement[bool]]:
+    """The member conditions of each relevance tier, best first."""
+    q = criteria.text
+    if criteria.mode is SearchMode.NAME:
+        exact, prefix, within = _name_terms(tenant_id, q)
+        return [
+            Member.id.in_(exact),
+            and_(Member.id.in_(prefix), Member.id.not_in(exact)),
+            and_(Member.id.in_(within), Member.id.not_in(prefix)),
+        ]
+    if criteria.mode is SearchMode.PINYIN:
+        exact, prefix = _pinyin_terms(tenant_id, q)
+        return [Member.id.in_(exact), and_(Member.id.in_(prefix), Member.id.not_in(exact))]
+    found = _number_conditions(criteria)
+    return [or_(*found) if found else false()]
+
+
+def index_lookups(criteria: SearchCriteria, tenant_id: uuid.UUID) -> list[Select]:
+    """Every lookup the tiers are made of, on its own (a test explains each of them)."""
+    if criteria.mode is SearchMode.NAME:
+        return list(_name_terms(tenant_id, criteria.text))
+    if criteria.mode is SearchMode.PINYIN:
+        return list(_pinyin_terms(tenant_id, criteria.text))
+    return [
+        select(Member.id).where(Member.tenant_id == tenant_id, condition)
+        for condition in _number_conditions(criteria)
+    ]
+
+
+def tier_statement(
+    f: SearchFilter, condition: ColumnElement[bool], *, after_id: uuid.UUID | None, limit: int
+) -> Select:
+    stmt = select(Member.id).where(Member.tenant_id == f.tenant_id, condition)
+    if f.scope_path:  # tenant-wide callers skip the join entirely
+        stmt = stmt.join(Organization, Organization.id == Member.organization_id).where(
+            Organization.tenant_id == f.tenant_id,
+            Organization.path.op("<@")(cast(literal(f.scope_path), Ltree())),
+        )
+    if f.category:
+        stmt = stmt.where(Member.category == f.category)
+    if f.party_status:
+        stmt = stmt.where(Member.party_status == f.party_status)
+    if after_id is not None:
+        stmt = stmt.where(Member.id > after_id)
+    return stmt.order_by(Member.id).limit(limit)
+
+
+class MemberSearchRepository:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def search(
+        self,
+        criteria: SearchCriteria,
+        f: SearchFilter,
+        *,
+        after: tuple[int, uuid.UUID] | None,
+        limit: int,
+    ) -> list[tuple[int, Member]]:
+        """Up to `limit` (tier, member) after the keyset position (tier, id), best first."""
+        # Plans for the actual values: the tier sizes differ by orders of magnitude ("zhang"
+        # is a tenth of a province, "zhangjianguo" a few people).
+        await self.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        start, after_id = after if after else (0, None)
+        chosen: list[tuple[int, uuid.UUID]] = []
+        for rank, condition in enumerate(tiers(criteria, f.tenant_id)):
+            if rank < start:
+                continue
+            stmt = tier_statement(
+                f,
+                condition,
+                after_id=after_id if rank == start else None,
+                limit=limit - len(chosen),
+            )
+            chosen += [(rank, i) for i in (await self.session.execute(stmt)).scalars()]
+            if len(chosen) >= limit:
+                break
+        await self.session.execute(text("SET LOCAL plan_cache_mode = auto"))
+        if not chosen:
+            return []
+        rows = await self.session.execute(
+            select(Member).where(
+                Member.tenant_id == f.tenant_id, Member.id.in_([i for _, i in chosen])
+            )
+        )
+        found = {m.id: m for m in rows.scalars()}
+        return [(rank, found[i]) for rank, i in chosen if i in found]
+
+    async def page_for_reindex(
+        self, tenant_id: uuid.UUID, *, after: uuid.UUID | None, limit: int, everything: bool
+    ) -> list[Member]:
+        """Members whose search columns are missing (or all of them), locked, in id order."""
+        stmt = select(Member).where(Member.tenant_id == tenant_id)
+        if after is not None:
+            stmt = stmt.where(Member.id > after)
+        if not everything:
+            stmt = stmt.where(
+                or_(Member.name_pinyin.is_(None), Member.id_number_suffix_index.is_(None))
+            )
+        stmt = stmt.order_by(Member.id).limit(limit).with_for_update()
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def rewrite_terms(self, tenant_id: uuid.UUID, member_ids: list[uuid.UUID]) -> None:
+        """Recompute the search terms of these members from their stored columns (the
+        triggers do this on every change; this is for `reindex-search --all`)."""
+        params = {"t": tenant_id, "ids": member_ids}
+        await self.session.execute(
+            text(
+                "DELETE FROM member.member_search_terms "
+                "WHERE tenant_id = :t AND member_id = ANY(:ids)"
+            ),
+            params,
+        )
+        await self.session.execute(
+            text(
+                "INSERT INTO member.member_search_terms (tenant_id, member_id, kind, term) "
+                "SELECT m.tenant_id, m.id, s.kind, s.term FROM member.members m, "
+                "member.search_terms(m.name, m.name_pinyin, m.name_initials) s "
+                "WHERE m.tenant_id = :t AND m.id = ANY(:ids)"
+            ),
+            params,
+        )
