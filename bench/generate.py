@@ -44,7 +44,9 @@ class Generated:
     members: int
     member_ids_sample: list[uuid.UUID]
     member_csv: bytes  # the member rows as loaded (reused as the raw COPY baseline)
+    branch_paths: list[str]  # "基准省委/第1市委/…/第1党支部", as the import template names them
     seconds: float
+    people: list[tuple[str, str, str]]  # (name, ID number, phone) of sampled members, for search
 
 
 def _widths(scale: float) -> tuple[int, int, int, int]:
@@ -87,10 +89,13 @@ async def generate(
         cities, counties, towns, branches = _widths(scale)
         orgs: list[list] = []
 
+        names: dict[uuid.UUID, tuple[str, uuid.UUID | None]] = {}
+
         def add(
             parent: tuple[uuid.UUID, str] | None, name: str, kind: int
         ) -> tuple[uuid.UUID, str]:
             oid = new_id()
+            names[oid] = (name, parent[0] if parent else None)
             path = org_path.child_path(parent[1] if parent else None, oid)
             orgs.append(
                 [
@@ -123,7 +128,7 @@ async def generate(
 
         directory = MemberDirectory(cipher)
         n_members = round(1_000_000 * scale)
-        rows, sample = [], []
+        rows, sample, people = [], [], []
         day0 = date(1940, 1, 1)
         for i in range(n_members):
             born = day0 + timedelta(days=i % 23_000)
@@ -154,6 +159,7 @@ async def generate(
             )
             if i % max(1, n_members // 200) == 0:
                 sample.append(m.id)
+                people.append((p.name, p.id_number, p.mobile_phone))
         cols = [c for c in MEMBER_COLUMNS if c not in ("created_at", "updated_at")]
         data = _csv(rows)
         await conn.copy_to_table("members", schema_name="member", columns=cols,
@@ -161,8 +167,17 @@ async def generate(
         await conn.execute("ANALYZE member.organizations; ANALYZE member.members")
     finally:
         await conn.close()
+
+    def name_path(oid: uuid.UUID | None) -> str:
+        parts = []
+        while oid is not None:
+            name, oid = names[oid]
+            parts.append(name)
+        return "/".join(reversed(parts))
+
     return Generated(tenant_id, root[0], [c[0] for c in city_nodes], [b[0] for b in branch_nodes],
-                     len(orgs), n_members, sample, data, time.perf_counter() - started)  # fmt: skip
+                     len(orgs), n_members, sample, data, [name_path(b[0]) for b in branch_nodes[:200]],
+                     time.perf_counter() - started, people)  # fmt: skip
 
 
 def _consistent(p: Profile) -> Profile:

@@ -31,6 +31,7 @@ from hongyun_platform.grpc.context import ROLE_TENANT_ADMIN, CallerContext
 
 sys.path.insert(0, str(Path(__file__).parent))
 from generate import MEMBER_COLUMNS, NULL, generate
+from import_search import import_workbook, measure_import, measure_search, search_queries
 from load import percentiles, run_load
 from report import write_report
 
@@ -176,6 +177,13 @@ async def main_async(args) -> None:
             "province_root": await measure_counts(info["member_grpc"], admin, str(gen.root_id)),
         }
         print(f"  counts {counts}", flush=True)
+        search = await measure_search(info["member_grpc"], admin, search_queries(gen.people))
+        print(f"  search {search}", flush=True)
+        import_rows = max(1000, round(100_000 * min(1.0, args.scale * 10)))
+        xlsx = import_workbook(import_rows, gen.branch_paths)
+        imported = await measure_import(info["member_grpc"], admin, xlsx, import_rows)
+        imported["ratio_to_raw_copy"] = round(imported["rows_per_s"] / copy_rps, 3)
+        print(f"  import {imported}", flush=True)
         gateway = await measure_gateway(info, gen, args.seconds)
         print(f"  gateway {gateway}", flush=True)
         results = {
@@ -187,6 +195,8 @@ async def main_async(args) -> None:
             "generate_seconds": round(gen.seconds, 1),
             "baseline_raw_copy_rows_per_s": round(copy_rps),
             "member_counts": counts,
+            "search": search,
+            "import_xlsx": imported,
             "gateway": gateway,
         }
         out = ROOT / "bench" / "results"
