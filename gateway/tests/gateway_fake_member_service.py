@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from gateway_fake_member_search import add_search_fake
 from gateway_fake_member_transfer import add_transfer_fakes
 from gateway_fake_org_admin import add_org_admin_fakes
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -333,6 +334,7 @@ async def start_fake_member_service() -> RunningFake:
     member_pb2_grpc.add_MemberServiceServicer_to_server(service, server)
     add_org_admin_fakes(server, service)  # OrganizationAdminService, RuleService (same store)
     add_transfer_fakes(server, service)  # MemberImportExportService (same store)
+    add_search_fake(server, service)  # MemberSearchService (same store)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")

@@ -13,6 +13,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hongyun.member.v1 import (
     member_archive_pb2_grpc,
     member_pb2_grpc,
+    member_search_pb2,
+    member_search_pb2_grpc,
     member_transfer_files_pb2_grpc,
     organization_admin_pb2_grpc,
     rules_pb2,
@@ -21,7 +23,6 @@ from hongyun.member.v1 import (
     tenant_admin_pb2_grpc,
 )
 from hongyun.member.v1 import member_pb2 as pb
-from hongyun.member.v1 import member_search_pb2, member_search_pb2_grpc
 from hongyun.member.v1 import organization_admin_pb2 as org_pb
 from hongyun_platform.grpc.context import CallerContext
 

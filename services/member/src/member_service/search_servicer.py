@@ -22,8 +22,10 @@ class MemberSearchServicer(member_search_pb2_grpc.MemberSearchServiceServicer):
         self, request: pb.SearchMembersRequest, context
     ) -> pb.SearchMembersResponse:
         caller = current_caller()
+        # Not read_only=True: the cross-tenant audit hook (on_begin) writes its row first and
+        # then makes the transaction read-only itself.
         async with self.db.unit_of_work(
-            caller.tenant_id, platform_admin=caller.has_role(ROLE_PLATFORM_ADMIN), read_only=True
+            caller.tenant_id, platform_admin=caller.has_role(ROLE_PLATFORM_ADMIN)
         ) as uow:
             result = await self.search.search(
                 uow,

@@ -33,8 +33,9 @@ class MemberImportExportServiceStub:
 
     Files travel as a stream of chunks (at most 1 MiB each), never as one message: the first
     message of an upload is its header, the first message of a download is its header, the rest
-    are bytes. Uploads are limited (default 20 MiB, 200,000 rows); larger files are refused with
-    RESOURCE_EXHAUSTED (code "file_too_large" / "too_many_rows").
+    are bytes. Uploads are limited (default 20 MiB, 200,000 rows): a larger upload is refused with
+    INVALID_ARGUMENT (code "file_too_large"); a file with too many rows ends as a FAILED job
+    (error_code "too_many_rows").
 
     Caller identity travels in gRPC metadata exactly as for MemberService. Errors:
     INVALID_ARGUMENT (bad file, header or parameters), NOT_FOUND (absent or outside the caller's
@@ -67,8 +68,9 @@ class MemberImportExportServiceAsyncStub(MemberImportExportServiceStub):
 
     Files travel as a stream of chunks (at most 1 MiB each), never as one message: the first
     message of an upload is its header, the first message of a download is its header, the rest
-    are bytes. Uploads are limited (default 20 MiB, 200,000 rows); larger files are refused with
-    RESOURCE_EXHAUSTED (code "file_too_large" / "too_many_rows").
+    are bytes. Uploads are limited (default 20 MiB, 200,000 rows): a larger upload is refused with
+    INVALID_ARGUMENT (code "file_too_large"); a file with too many rows ends as a FAILED job
+    (error_code "too_many_rows").
 
     Caller identity travels in gRPC metadata exactly as for MemberService. Errors:
     INVALID_ARGUMENT (bad file, header or parameters), NOT_FOUND (absent or outside the caller's
@@ -97,8 +99,9 @@ class MemberImportExportServiceServicer(metaclass=_abc_1.ABCMeta):
 
     Files travel as a stream of chunks (at most 1 MiB each), never as one message: the first
     message of an upload is its header, the first message of a download is its header, the rest
-    are bytes. Uploads are limited (default 20 MiB, 200,000 rows); larger files are refused with
-    RESOURCE_EXHAUSTED (code "file_too_large" / "too_many_rows").
+    are bytes. Uploads are limited (default 20 MiB, 200,000 rows): a larger upload is refused with
+    INVALID_ARGUMENT (code "file_too_large"); a file with too many rows ends as a FAILED job
+    (error_code "too_many_rows").
 
     Caller identity travels in gRPC metadata exactly as for MemberService. Errors:
     INVALID_ARGUMENT (bad file, header or parameters), NOT_FOUND (absent or outside the caller's
