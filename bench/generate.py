@@ -164,7 +164,11 @@ async def generate(
         data = _csv(rows)
         await conn.copy_to_table("members", schema_name="member", columns=cols,
                                  source=io.BytesIO(data), format="csv", null=NULL)  # fmt: skip
-        await conn.execute("ANALYZE member.organizations; ANALYZE member.members")
+        # The search terms are written by trigger; their statistics pick the plans (ADR 0008).
+        await conn.execute(
+            "ANALYZE member.organizations; ANALYZE member.members; "
+            "ANALYZE member.member_search_terms"
+        )
     finally:
         await conn.close()
 

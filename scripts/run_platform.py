@@ -127,6 +127,7 @@ async def main_async(args: argparse.Namespace) -> int:
     secrets = load_secrets(data)
     print(f"Hongyun 红云 — starting on embedded defaults (data in {data})", flush=True)
 
+    fresh = not (data / "postgres").exists()
     pg = start_postgres(data / "postgres")
     pg.create_database(DATABASE)
     pg.ensure_role(APP_ROLE)
@@ -167,6 +168,8 @@ async def main_async(args: argparse.Namespace) -> int:
             run_step([str(BIN / "hongyun-gateway"), "migrate"], env, "gateway migrations"),
             run_step([str(BIN / "hongyun-member"), "provision-streams"], env, "JetStream streams"),
         )
+        if not fresh:  # members written by an older version get their search keys
+            await run_step([str(BIN / "hongyun-member"), "reindex-search"], env, "search index")
 
         def spawn(name: str) -> subprocess.Popen:
             log = open(data / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child

@@ -160,10 +160,7 @@ async def reindex_search(
                     tenant_id, after=after, limit=batch_size, everything=everything
                 )
                 for m in batch:
-                    _reindex_one(directory, m)
-                await uow.session.flush()  # the triggers rewrite the terms of changed rows
-                if everything and batch:  # and of unchanged ones too (a damaged term table)
-                    await repo.rewrite_terms(tenant_id, [m.id for m in batch])
+                    _reindex_one(directory, m)  # the triggers rewrite the terms of changed rows
             written += len(batch)
             if len(batch) < batch_size:
                 break

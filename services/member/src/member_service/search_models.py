@@ -2,8 +2,8 @@
 
 One row per searchable term of a member: the name, each proper suffix of the name (so that
 any substring is a prefix of some term), each pinyin reading and each initials reading. Kept
-by database triggers on member.members, so every write path (create, update, bulk import,
-re-index) keeps it right. The term column sorts bytewise (COLLATE "C"): exact and prefix
+by statement-level triggers on member.members (migration 20261128_0003), so every write
+path (create, update, bulk import, re-index, delete) keeps it right; the code never writes it. The term column sorts bytewise (COLLATE "C"): exact and prefix
 lookups are plain equality and range comparisons, which PostgreSQL may use in an index under
 row-level security (they are leakproof; LIKE and trigram operators are not).
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from enum import IntEnum
 
-from sqlalchemy import ForeignKey, SmallInteger, Text, Uuid
+from sqlalchemy import SmallInteger, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from member_service.models import Base
@@ -29,9 +29,9 @@ class TermKind(IntEnum):
 class MemberSearchTerm(Base):
     __tablename__ = "member_search_terms"
 
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    # No foreign keys: the triggers own every row (per-row foreign-key checks doubled the cost
+    # of a bulk import), and deleting a member deletes its terms by trigger too.
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     term: Mapped[str] = mapped_column(Text(collation="C"), primary_key=True)
-    member_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
-    )
+    member_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -14,12 +14,25 @@ ORDER BY id LIMIT n, excluding the members of the tiers before it. The page toke
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, cast, false, literal, or_, select, text
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    Uuid,
+    and_,
+    any_,
+    cast,
+    false,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_service.domain.search import SearchMatch, SearchMode
+from member_service.domain.search import SearchMode
 from member_service.models import Ltree, Member, Organization
 from member_service.search_models import MemberSearchTerm, TermKind
 
@@ -31,13 +44,6 @@ class SearchCriteria:
     id_number_suffix_index: str | None = None
     mobile_phone_suffix_index: str | None = None
     id_number_index: str | None = None
-
-
-@dataclass(frozen=True)
-class SearchRow:
-    member: Member
-    rank: int
-    matched: list[SearchMatch] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -126,15 +132,26 @@ def index_lookups(criteria: SearchCriteria, tenant_id: uuid.UUID) -> list[Select
     ]
 
 
+def subtree_ids(f: SearchFilter) -> Select:
+    return select(Organization.id).where(
+        Organization.tenant_id == f.tenant_id,
+        Organization.path.op("<@")(cast(literal(f.scope_path), Ltree())),
+    )
+
+
 def tier_statement(
-    f: SearchFilter, condition: ColumnElement[bool], *, after_id: uuid.UUID | None, limit: int
+    f: SearchFilter,
+    condition: ColumnElement[bool],
+    *,
+    after_id: uuid.UUID | None,
+    limit: int,
+    scope_ids: list[uuid.UUID] | None = None,
 ) -> Select:
+    """One tier's member ids in id order; `scope_ids`: the organisations of the caller's
+    subtree (subtree_ids), None for the whole tenant."""
     stmt = select(Member.id).where(Member.tenant_id == f.tenant_id, condition)
-    if f.scope_path:  # tenant-wide callers skip the join entirely
-        stmt = stmt.join(Organization, Organization.id == Member.organization_id).where(
-            Organization.tenant_id == f.tenant_id,
-            Organization.path.op("<@")(cast(literal(f.scope_path), Ltree())),
-        )
+    if scope_ids is not None:  # tenant-wide callers skip this entirely
+        stmt = stmt.where(Member.organization_id == any_(literal(scope_ids, ARRAY(Uuid))))
     if f.category:
         stmt = stmt.where(Member.category == f.category)
     if f.party_status:
@@ -162,6 +179,11 @@ class MemberSearchRepository:
         await self.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         start, after_id = after if after else (0, None)
         chosen: list[tuple[int, uuid.UUID]] = []
+        # The subtree's organisations first, as a list: ltree's <@ is not leakproof either, and
+        # joined to the matches the planner multiplied them before looking members up.
+        scope_ids = None
+        if f.scope_path:
+            scope_ids = list((await self.session.execute(subtree_ids(f))).scalars())
         for rank, condition in enumerate(tiers(criteria, f.tenant_id)):
             if rank < start:
                 continue
@@ -170,6 +192,7 @@ class MemberSearchRepository:
                 condition,
                 after_id=after_id if rank == start else None,
                 limit=limit - len(chosen),
+                scope_ids=scope_ids,
             )
             chosen += [(rank, i) for i in (await self.session.execute(stmt)).scalars()]
             if len(chosen) >= limit:
@@ -198,24 +221,3 @@ class MemberSearchRepository:
             )
         stmt = stmt.order_by(Member.id).limit(limit).with_for_update()
         return list((await self.session.execute(stmt)).scalars())
-
-    async def rewrite_terms(self, tenant_id: uuid.UUID, member_ids: list[uuid.UUID]) -> None:
-        """Recompute the search terms of these members from their stored columns (the
-        triggers do this on every change; this is for `reindex-search --all`)."""
-        params = {"t": tenant_id, "ids": member_ids}
-        await self.session.execute(
-            text(
-                "DELETE FROM member.member_search_terms "
-                "WHERE tenant_id = :t AND member_id = ANY(:ids)"
-            ),
-            params,
-        )
-        await self.session.execute(
-            text(
-                "INSERT INTO member.member_search_terms (tenant_id, member_id, kind, term) "
-                "SELECT m.tenant_id, m.id, s.kind, s.term FROM member.members m, "
-                "member.search_terms(m.name, m.name_pinyin, m.name_initials) s "
-                "WHERE m.tenant_id = :t AND m.id = ANY(:ids)"
-            ),
-            params,
-        )

@@ -432,3 +432,62 @@ async def test_every_lookup_is_an_index_condition_under_row_level_security(membe
                 filters = [ln for ln in plan.splitlines() if "Filter:" in ln]
                 assert any(SEARCH_COLUMNS.search(ln) for ln in conds), (query, n, plan)
                 assert not any(SEARCH_COLUMNS.search(ln) for ln in filters), (query, n, plan)
+
+
+async def test_terms_follow_multi_row_statements_and_stay_in_their_tenant(member_app, world):
+    """Bulk writes (many rows per INSERT/UPDATE statement, as an import does) keep the terms
+    right: the triggers are per statement, over all its rows. Rolled back afterwards."""
+    from sqlalchemy import text
+
+    a, b = uuid.UUID(world["a"].id), uuid.UUID(world["b"].id)
+
+    async def terms(conn, kind: int, term: str) -> set[str]:
+        rows = await conn.execute(
+            text(
+                "SELECT m.name FROM member.member_search_terms t "
+                "JOIN member.members m ON m.id = t.member_id WHERE t.kind = :k AND t.term = :t"
+            ),
+            {"k": kind, "t": term},
+        )
+        return {r[0] for r in rows}
+
+    async with member_app.db.engine.connect() as conn:
+        tx = await conn.begin()
+        await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(a)})
+        copied = await conn.execute(
+            text(
+                "INSERT INTO member.members (id, tenant_id, organization_id, name, gender, "
+                "birth_date, category, party_status, id_number_enc, id_number_index, key_id, "
+                "name_pinyin, name_initials) "
+                "SELECT gen_random_uuid(), tenant_id, organization_id, name || '复制', gender, "
+                "birth_date, category, party_status, id_number_enc, "
+                "substr(id_number_index, 1, 60) || 'copy', key_id, name_pinyin, name_initials "
+                "FROM member.members WHERE name IN ('张三', '李建国')"
+            )
+        )
+        assert copied.rowcount == 2
+        assert await terms(conn, 1, "张三复制") == {"张三复制"}
+        assert await terms(conn, 2, "建国复制") == {"李建国复制"}  # a suffix of the name
+        renamed = await conn.execute(
+            text("UPDATE member.members SET name = replace(name, '复制', '改名') "
+                 "WHERE name LIKE '%复制'")
+        )  # fmt: skip
+        assert renamed.rowcount == 2
+        assert await terms(conn, 1, "张三复制") == set()
+        assert await terms(conn, 1, "张三改名") == {"张三改名"}
+        assert await terms(conn, 2, "三改名") == {"张三改名"}
+        gone = await conn.execute(text("DELETE FROM member.members WHERE name LIKE '%改名'"))
+        assert gone.rowcount == 2
+        left = await conn.execute(
+            text("SELECT count(*) FROM member.member_search_terms WHERE term LIKE '%改名%'")
+        )
+        assert left.scalar() == 0
+        # Row-level security: tenant B's transaction sees none of tenant A's terms.
+        await conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(b)})
+        visible = await conn.execute(
+            text("SELECT count(*) FILTER (WHERE tenant_id <> :b), count(*) "
+                 "FROM member.member_search_terms"), {"b": b},
+        )  # fmt: skip
+        other, own = visible.one()
+        assert other == 0 and own > 0
+        await tx.rollback()

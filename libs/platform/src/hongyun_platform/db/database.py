@@ -59,8 +59,6 @@ class Database:
         self, tenant_id: uuid.UUID | None, *, platform_admin: bool = False, read_only: bool = False
     ) -> AsyncIterator[UnitOfWork]:
         async with self.sessions() as session, session.begin():
-            if read_only:
-                await session.execute(text("SET TRANSACTION READ ONLY"))
             await session.execute(
                 text("SELECT set_config(:g, :v, true), set_config(:p, :pv, true)"),
                 {
@@ -73,6 +71,8 @@ class Database:
             uow = UnitOfWork(session, tenant_id)
             if self.on_begin is not None:
                 await self.on_begin(uow)
+            if read_only:  # after the hook, which may write (e.g. an audit row)
+                await session.execute(text("SET TRANSACTION READ ONLY"))
             yield uow
 
     async def ping(self) -> bool:
