@@ -140,6 +140,13 @@ async def test_descendant_reader_reads_masked_audited_and_cannot_write(
     )  # fmt: skip
     listed = (await call(member_stub.ListMembers, pb.ListMembersRequest(), reader)).members
     assert len(listed) == 2 and all("*" in m.profile.id_number for m in listed)
+    from hongyun.member.v1 import member_stats_pb2, member_stats_pb2_grpc
+
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{member_app.port}") as ch:
+        stats = member_stats_pb2_grpc.MemberStatsServiceStub(ch)  # a read-only unit of work
+        assert (
+            await call(stats.CountMembers, member_stats_pb2.CountMembersRequest(), reader)
+        ).total == 2
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await call(
             member_stub.GetMember,
