@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from hongyun_platform.db import Page, Repository
-from sqlalchemy import ColumnElement, cast, literal, select
+from sqlalchemy import ARRAY, ColumnElement, Uuid, any_, cast, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_service.models import AuditEntry, Ltree, Member, Organization, Tenant
@@ -113,11 +113,25 @@ class MemberRepository(Repository[Member]):
         page_size: int,
         page_token: str,
     ) -> Page[Member]:
-        stmt = (
-            select(Member)
-            .join(Organization, Organization.id == Member.organization_id)
-            .where(Member.tenant_id == tenant_id, _descendant_of(Organization.path, root_path))
-        )
+        stmt = select(Member).where(Member.tenant_id == tenant_id)
+        if "." in root_path:
+            # Below the tenant's root: resolve the subtree's organisations first. Under row-level
+            # security ltree's <@ is not leakproof, so a join would walk every member by id;
+            # a small id list lets PostgreSQL start from ix_members_org instead.
+            org_ids = (
+                (
+                    await self.session.execute(
+                        select(Organization.id).where(
+                            Organization.tenant_id == tenant_id,
+                            _descendant_of(Organization.path, root_path),
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            # One array parameter, however large the subtree (bind parameters are limited).
+            stmt = stmt.where(Member.organization_id == any_(literal(list(org_ids), ARRAY(Uuid()))))
         if party_status:
             stmt = stmt.where(Member.party_status == party_status)
         if category:
