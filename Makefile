@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test install lint proto proto-check test-unit test-integration test-e2e bench clean
+.PHONY: run test install lint proto bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)

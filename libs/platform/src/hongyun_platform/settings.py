@@ -5,9 +5,8 @@ A value is looked up as HONGYUN_<SERVICE>_<NAME> first, then the shared HONGYUN_
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources import EnvSettingsSource
 
@@ -32,7 +31,6 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.5
     outbox_max_backoff_seconds: float = 60.0
     consumer_max_deliver: int = 8
-    extra: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(

@@ -103,7 +103,7 @@ class MemberExports:
         reason = self._check_reveal(caller, reveal, reason)
         repos = Repositories(uow.session)
         transfer = TransferRepository(uow.session)
-        root_path = await self.directory._subtree_path(repos, caller, organization_id)
+        root_path = await self.directory.subtree_path(repos, caller, organization_id)
         if root_path is None:
             root = await repos.organizations.root_of(tenant_id)
             root_path = root.path if root else None

@@ -73,7 +73,7 @@ class MemberSearch:
         size = _page_size(page_size)
         repos = Repositories(uow.session)
         # None = the whole tenant (admins without an organisation filter); NOT_FOUND outside.
-        scope_path = await self.directory._subtree_path(repos, caller, organization_id)
+        scope_path = await self.directory.subtree_path(repos, caller, organization_id)
         fingerprint = _fingerprint(q, scope_path, category, party_status)
         after = _decode_token(page_token, fingerprint)
         criteria = self._criteria(tenant_id, q)

@@ -175,7 +175,7 @@ class MemberDirectory:
     ) -> Page[Organization]:
         caller.require_role(*MANAGERS)
         repos = Repositories(uow.session)
-        root_path = await self._subtree_path(repos, caller, root_id)
+        root_path = await self.subtree_path(repos, caller, root_id)
         return await repos.organizations.page_subtree(
             caller.require_tenant(), root_path, page_size=page_size, page_token=page_token
         )
@@ -317,7 +317,7 @@ class MemberDirectory:
         caller.require_role(*MANAGERS)
         tenant_id = caller.require_tenant()
         repos = Repositories(uow.session)
-        root_path = await self._subtree_path(repos, caller, organization_id)
+        root_path = await self.subtree_path(repos, caller, organization_id)
         if root_path is None:
             root = await repos.organizations.root_of(tenant_id)
             if root is None:
@@ -364,9 +364,11 @@ class MemberDirectory:
             )
         return org
 
-    async def _subtree_path(
+    async def subtree_path(
         self, repos: Repositories, caller: CallerContext, root_id: str
     ) -> str | None:
+        """Path of the subtree a query covers: root_id inside the caller's scope, else the
+        scope itself; None when the caller sees the whole tenant. Outside scope is NotFound."""
         if root_id:
             return (await self._org_in_scope(repos, caller, root_id, "organization_id")).path
         scope = await self._scope_root(repos, caller)

@@ -33,7 +33,7 @@ class MemberStats:
         caller.require_role(*MANAGERS)
         tenant_id = caller.require_tenant()
         repos = Repositories(uow.session)
-        root_path = await self.directory._subtree_path(repos, caller, organization_id)
+        root_path = await self.directory.subtree_path(repos, caller, organization_id)
         cols = (Member.party_status, Member.category, Member.lost_contact, Member.floating)
         stmt = select(*cols, func.count()).where(Member.tenant_id == tenant_id).group_by(*cols)
         if root_path is not None and "." in root_path:
