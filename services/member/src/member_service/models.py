@@ -130,6 +130,7 @@ class AuditEntry(Base):
 # Models kept in their own modules register on the same metadata (migrations compare it all).
 from member_service import (  # noqa: E402
     archive_models,  # noqa: F401  (docs/adr/0009)
+    count_models,  # noqa: F401  (docs/adr/0013)
     org_models,  # noqa: F401
     search_models,  # noqa: F401  (docs/adr/0008)
     transfer_models,  # noqa: F401  (docs/adr/0010)

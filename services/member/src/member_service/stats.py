@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
 from hongyun_platform.db import UnitOfWork
 from hongyun_platform.grpc.context import CallerContext
-from sqlalchemy import cast, func, literal, select
+from sqlalchemy import select
 
-from member_service.models import Ltree, Member, Organization
+from member_service.count_models import OrgMemberCount
 from member_service.repository import Repositories
 from member_service.service import MANAGERS, MemberDirectory
 
@@ -34,13 +35,17 @@ class MemberStats:
         tenant_id = caller.require_tenant()
         repos = Repositories(uow.session)
         root_path = await self.directory.subtree_path(repos, caller, organization_id)
-        cols = (Member.party_status, Member.category, Member.lost_contact, Member.floating)
-        stmt = select(*cols, func.count()).where(Member.tenant_id == tenant_id).group_by(*cols)
-        if root_path is not None and "." in root_path:
-            # Below the root: join the tree; at the root, every member of the tenant counts.
-            stmt = stmt.join(Organization, Organization.id == Member.organization_id).where(
-                Organization.path.op("<@")(cast(literal(root_path), Ltree()))
-            )
+        if root_path is None:  # the caller's whole tenant: its root organisation's subtree
+            root = await repos.organizations.root_of(tenant_id)
+            if root is None:
+                return MemberCounts()
+            root_id = root.id
+        else:
+            root_id = uuid.UUID(root_path.rsplit(".", 1)[-1])
+        # The subtree's counts, rolled up by triggers (count_models): a primary-key lookup.
+        c = OrgMemberCount
+        cols = (c.party_status, c.category, c.lost_contact, c.floating, c.n)
+        stmt = select(*cols).where(c.tenant_id == tenant_id, c.organization_id == root_id, c.n != 0)
         out = MemberCounts()
         for status, category, lost, floating, n in (await uow.session.execute(stmt)).all():
             out.total += n

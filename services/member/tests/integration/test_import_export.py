@@ -14,8 +14,9 @@ from datetime import date
 import grpc
 import pytest
 import python_calamine
-from hongyun.member.v1 import events_pb2, member_transfer_files_pb2_grpc
+from hongyun.member.v1 import events_pb2, member_stats_pb2_grpc, member_transfer_files_pb2_grpc
 from hongyun.member.v1 import member_pb2 as mpb
+from hongyun.member.v1 import member_stats_pb2 as spb
 from hongyun.member.v1 import member_transfer_files_pb2 as pb
 from hongyun_platform.validation import check_character
 from member_service.domain.member_template import HEADERS
@@ -334,7 +335,7 @@ async def test_valid_rows_only_writes_exactly_the_good_rows_once(
     assert [r[0] for r in skipped[1:]] == [2, 3] and skipped[1][3] == "exists"
 
 
-async def test_progress_reaches_100_for_a_larger_file(stub, member_stub, world):
+async def test_progress_reaches_100_for_a_larger_file(stub, member_stub, world, member_app):
     a = world["a"]
     rows = [row(i, a["p2"], 性别="", 出生日期=None,
                 公民身份号码=id_number(i % 1000, birth=f"197001{1 + i // 1000:02d}"))
@@ -344,7 +345,14 @@ async def test_progress_reaches_100_for_a_larger_file(stub, member_stub, world):
     assert done.status == pb.IMPORT_JOB_STATUS_SUCCEEDED, done.error_message
     assert (done.accepted, done.rejected, done.total_rows, done.rows_done) == (5000, 0, 5000, 5000)
     assert seen[-1] == 100 and seen == sorted(seen)
-    assert len(await members_of(member_stub, a["adm"], a["br2"].id)) >= 5000
+    listed = len(await members_of(member_stub, a["adm"], a["br2"].id))
+    assert listed >= 5000
+    # The bulk COPY kept the rolled-up counts (docs/adr/0013) in step with the members.
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{member_app.port}") as channel:
+        counts = await member_stats_pb2_grpc.MemberStatsServiceStub(channel).CountMembers(
+            spb.CountMembersRequest(organization_id=a["br2"].id), metadata=a["adm"].to_metadata()
+        )
+    assert counts.total == listed
 
 
 async def test_csv_in_utf8_bom_utf8_and_gb18030(stub, member_stub, world):
