@@ -132,7 +132,9 @@ async def generate(
         day0 = date(1940, 1, 1)
         for i in range(n_members):
             born = day0 + timedelta(days=i % 23_000)
-            first17 = f"110105{born:%Y%m%d}{i // 23_000:03d}"
+            # Sequence codes spread over 000-999 as in a real population (unique per birth day:
+            # members sharing a day differ in i // 23_000 < 1000).
+            first17 = f"110105{born:%Y%m%d}{(i // 23_000 + 7 * (i % 23_000)) % 1000:03d}"
             idn = first17 + check_character(first17)
             full = rnd.random() < 0.9
             status = (

@@ -103,12 +103,14 @@ async def test_upload_starts_a_job_and_progress_is_visible(
     assert resp.headers["cache-control"] == "no-store, private"
 
 
-async def test_default_mode_and_file_names_in_either_encoding(
+async def test_default_mode_and_utf8_file_names(
     api: httpx.AsyncClient, admin: dict[str, str], fake_member: RunningFake
 ) -> None:
     boundary = "----hongyun"
+    # RFC 7578 §4.2: the file name as UTF-8 in filename="…" (what browsers send; the RFC 5987
+    # filename* form must not be used in multipart/form-data).
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename*=UTF-8''{urllib.parse.quote('名单.csv')}\r\n\r\n").encode() + "姓名\r\n张三".encode() + (
+            f"filename=\"名单.csv\"\r\n\r\n").encode() + "姓名\r\n张三".encode() + (
             f"\r\n--{boundary}--\r\n").encode()  # fmt: skip
     resp = await api.post(IMPORTS, content=body, headers={
         **admin, "Content-Type": f"multipart/form-data; boundary={boundary}"})  # fmt: skip

@@ -103,21 +103,22 @@ def _number_conditions(c: SearchCriteria) -> list[ColumnElement[bool]]:
     return found
 
 
-def tiers(criteria: SearchCriteria, tenant_id: uuid.UUID) -> list[ColumnElement[bool]]:
-    """The member conditions of each relevance tier, best first."""
+def tiers(criteria: SearchCriteria, tenant_id: uuid.UUID) -> list[list[ColumnElement[bool]]]:
+    """The member conditions of each relevance tier, best first. A tier with several
+    conditions is their union, each looked up on its own index in id order and merged here:
+    as one OR the planner fetched and sorted every match of a common suffix (ADR 0008)."""
     q = criteria.text
     if criteria.mode is SearchMode.NAME:
         exact, prefix, within = _name_terms(tenant_id, q)
         return [
-            Member.id.in_(exact),
-            and_(Member.id.in_(prefix), Member.id.not_in(exact)),
-            and_(Member.id.in_(within), Member.id.not_in(prefix)),
+            [Member.id.in_(exact)],
+            [and_(Member.id.in_(prefix), Member.id.not_in(exact))],
+            [and_(Member.id.in_(within), Member.id.not_in(prefix))],
         ]
     if criteria.mode is SearchMode.PINYIN:
         exact, prefix = _pinyin_terms(tenant_id, q)
-        return [Member.id.in_(exact), and_(Member.id.in_(prefix), Member.id.not_in(exact))]
-    found = _number_conditions(criteria)
-    return [or_(*found) if found else false()]
+        return [[Member.id.in_(exact)], [and_(Member.id.in_(prefix), Member.id.not_in(exact))]]
+    return [_number_conditions(criteria) or [false()]]
 
 
 def index_lookups(criteria: SearchCriteria, tenant_id: uuid.UUID) -> list[Select]:
@@ -184,17 +185,21 @@ class MemberSearchRepository:
         scope_ids = None
         if f.scope_path:
             scope_ids = list((await self.session.execute(subtree_ids(f))).scalars())
-        for rank, condition in enumerate(tiers(criteria, f.tenant_id)):
+        for rank, conditions in enumerate(tiers(criteria, f.tenant_id)):
             if rank < start:
                 continue
-            stmt = tier_statement(
-                f,
-                condition,
-                after_id=after_id if rank == start else None,
-                limit=limit - len(chosen),
-                scope_ids=scope_ids,
-            )
-            chosen += [(rank, i) for i in (await self.session.execute(stmt)).scalars()]
+            wanted = limit - len(chosen)
+            ids: set[uuid.UUID] = set()
+            for condition in conditions:
+                stmt = tier_statement(
+                    f,
+                    condition,
+                    after_id=after_id if rank == start else None,
+                    limit=wanted,
+                    scope_ids=scope_ids,
+                )
+                ids.update((await self.session.execute(stmt)).scalars())
+            chosen += [(rank, i) for i in sorted(ids)[:wanted]]
             if len(chosen) >= limit:
                 break
         await self.session.execute(text("SET LOCAL plan_cache_mode = auto"))
