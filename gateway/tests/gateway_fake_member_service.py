@@ -15,6 +15,7 @@ import grpc
 from gateway_fake_member_search import add_search_fake
 from gateway_fake_member_transfer import add_transfer_fakes
 from gateway_fake_org_admin import add_org_admin_fakes
+from gateway_fake_tenant_export import add_tenant_export_fake
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from hongyun.member.v1 import member_pb2 as pb
@@ -335,6 +336,7 @@ async def start_fake_member_service() -> RunningFake:
     add_org_admin_fakes(server, service)  # OrganizationAdminService, RuleService (same store)
     add_transfer_fakes(server, service)  # MemberImportExportService (same store)
     add_search_fake(server, service)  # MemberSearchService (same store)
+    add_tenant_export_fake(server, service)  # TenantAdminService exports (same store)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")

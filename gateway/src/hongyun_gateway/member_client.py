@@ -145,6 +145,16 @@ class MemberClient:
     ) -> tenant_admin_pb2.GetTenantAggregatesResponse:
         return await self._call(self._tenant_admin.GetTenantAggregates, req, caller)
 
+    async def start_tenant_export(
+        self, caller: CallerContext, req: tenant_admin_pb2.StartTenantExportRequest
+    ) -> tenant_admin_pb2.StartTenantExportResponse:
+        return await self._call(self._tenant_admin.StartTenantExport, req, caller)
+
+    async def get_tenant_export(
+        self, caller: CallerContext, req: tenant_admin_pb2.GetTenantExportRequest
+    ) -> tenant_admin_pb2.GetTenantExportResponse:
+        return await self._call(self._tenant_admin.GetTenantExport, req, caller)
+
     # ---- organisation changes, history, health, committee terms (docs/adr/0007) ----
 
     async def rename_organization(

@@ -1,5 +1,6 @@
 """/api/v1/tenants/… provisioning: child tenants with their root organisation and first admin,
-suspension and resumption of a subtree, aggregates for parent tenants."""
+suspension and resumption of a subtree, aggregates for parent tenants, and exports of a
+tenant's data (docs/adr/0012)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from hongyun_platform.grpc.context import ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN
 from hongyun_gateway.auth import Caller, require_role
 from hongyun_gateway.identity import accounts
 from hongyun_gateway.problems import ProblemError, problem_responses
+from hongyun_gateway.routers.member_transfer import _exporter_label, _reason
 from hongyun_gateway.schemas.tenant_admin import (
     AggregatesRead,
     ProvisionedRead,
+    TenantExportRead,
+    TenantExportStart,
     TenantProvision,
     TenantStatusChange,
     TenantStatusChanged,
@@ -107,3 +111,74 @@ async def tenant_aggregates(tenant_id: uuid.UUID, caller: Caller, state: State) 
         caller, tpb.GetTenantAggregatesRequest(id=str(tenant_id))
     )
     return AggregatesRead.from_proto(resp)
+
+
+# ---- data exports (docs/adr/0012) ----
+
+_PRIVATE = {"Cache-Control": "no-store, private"}
+
+
+@router.post(
+    "/{tenant_id}/exports",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=TenantExportRead,
+    summary="导出租户数据 Start an export of a tenant's data (a .zip built in the background)",
+    description=(
+        "Tenant admins of the tenant or of an ancestor tenant, and platform admins. The .zip "
+        "holds manifest.json (tenant, exporter, time, watermark, every file's row count and "
+        "SHA-256), and per tenant organisations, their history and committee terms, and members "
+        "with their whole archive as JSON Lines, plus the members in the national 16-item "
+        "template (.xlsx). `include_descendants` adds every descendant tenant. Personal data is "
+        "masked unless `reveal` with a `reason` (tenant admins only; platform admins never see "
+        "personal data in full). Every export is audited in each exported tenant and carries a "
+        "watermark naming the exporter. Answers 202 with the job; poll `GET …/exports/{id}` "
+        "for progress and, once it has succeeded, a short-lived download URL. Starting the same "
+        "export again while it runs returns the running one."
+    ),
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def start_tenant_export(
+    tenant_id: uuid.UUID,
+    body: TenantExportStart,
+    caller: Caller,
+    state: State,
+    response: Response,
+) -> TenantExportRead:
+    require_role(caller, ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN)
+    why = _reason(body.reveal, body.reason)
+    resp = await state.member_client.start_tenant_export(
+        caller,
+        tpb.StartTenantExportRequest(
+            tenant_id=str(tenant_id),
+            include_descendants=body.include_descendants,
+            reveal=body.reveal,
+            reveal_reason=why,
+            exporter_label=await _exporter_label(state, caller),
+        ),
+    )
+    export = TenantExportRead.from_proto(resp.export)
+    response.headers["Location"] = f"{router.prefix}/{tenant_id}/exports/{export.id}"
+    response.headers.update(_PRIVATE)
+    return export
+
+
+@router.get(
+    "/{tenant_id}/exports/{export_id}",
+    response_model=TenantExportRead,
+    summary="租户数据导出进度 Progress of an export, and its download URL once done",
+    description=(
+        "Only the export's creator sees it (404 for anyone else). When `status` is "
+        "`succeeded`, `download_url` is a fresh link valid until `download_url_expires_at` "
+        "(each link handed out is audited); the file itself is kept until `expires_at`."
+    ),
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def get_tenant_export(
+    tenant_id: uuid.UUID, export_id: uuid.UUID, caller: Caller, state: State, response: Response
+) -> TenantExportRead:
+    require_role(caller, ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN)
+    resp = await state.member_client.get_tenant_export(
+        caller, tpb.GetTenantExportRequest(tenant_id=str(tenant_id), id=str(export_id))
+    )
+    response.headers.update(_PRIVATE)
+    return TenantExportRead.from_proto(resp.export)

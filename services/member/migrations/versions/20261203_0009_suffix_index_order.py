@@ -3,14 +3,14 @@ thousands of members (a common sequence code) is then read in id order and stops
 instead of fetching and sorting every match.
 
 Revision ID: 20261203_0009
-Revises: 20261203_0007
+Revises: 20261203_0008
 Create Date: 2026-12-03
 """
 
 from alembic import op
 
 revision = "20261203_0009"
-down_revision = "20261203_0007"
+down_revision = "20261203_0008"
 branch_labels = None
 depends_on = None
 

@@ -44,6 +44,7 @@ from member_service.stats import MemberStats
 from member_service.stats_servicer import MemberStatsServicer
 from member_service.tenancy import TenantAdmin
 from member_service.tenancy_servicer import TenantAdminServicer
+from member_service.tenant_export import TenantExportLimits, TenantExportRunner, TenantExports
 from member_service.term_reminders import CommitteeTermReminders
 from member_service.transfer_servicer import MemberTransferServicer
 
@@ -88,6 +89,7 @@ class MemberApp:
     grpc: GrpcServer
     tasks: list[asyncio.Task] = field(default_factory=list)
     term_reminders: CommitteeTermReminders | None = None  # 换届 reminder job (docs/adr/0007)
+    tenant_exports: TenantExportRunner | None = None  # tenant data exports (docs/adr/0012)
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -132,9 +134,14 @@ async def build_app(
     )
     directory = MemberDirectory(cipher)
     servicer = MemberServicer(db, directory, after_commit=relay.wake)
-    tenant_admin = TenantAdminServicer(db, TenantAdmin(directory), after_commit=relay.wake)
     stats = MemberStatsServicer(db, MemberStats(directory))
     store = object_store or storage_from_settings()
+    export_limits = TenantExportLimits(stale_after=timedelta(seconds=settings.import_stale_seconds))
+    export_runner = TenantExportRunner(db, directory, store, export_limits)
+    tenant_admin = TenantAdminServicer(
+        db, TenantAdmin(directory), after_commit=relay.wake,
+        exports=TenantExports(directory, store, export_limits), export_runner=export_runner,
+    )  # fmt: skip
     archive = MemberArchiveServicer(
         db,
         MemberArchive(directory, store, AttachmentLimits.from_settings(settings)),
@@ -190,4 +197,6 @@ async def build_app(
     app.term_reminders = organizations.term_reminders
     # Import jobs stop with the app: cancelled ones are marked interrupted (docs/adr/0010).
     app.tasks.append(asyncio.create_task(import_runner.supervise(app.stop_event)))
+    app.tenant_exports = export_runner
+    app.tasks.append(asyncio.create_task(export_runner.supervise(app.stop_event)))
     return app

@@ -133,5 +133,6 @@ from member_service import (  # noqa: E402
     count_models,  # noqa: F401  (docs/adr/0013)
     org_models,  # noqa: F401
     search_models,  # noqa: F401  (docs/adr/0008)
+    tenant_export_models,  # noqa: F401  (docs/adr/0012)
     transfer_models,  # noqa: F401  (docs/adr/0010)
 )

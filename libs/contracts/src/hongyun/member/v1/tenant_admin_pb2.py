@@ -22,40 +22,55 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from hongyun.member.v1 import member_pb2 as hongyun_dot_member_dot_v1_dot_member__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$hongyun/member/v1/tenant_admin.proto\x12\x11hongyun.member.v1\x1a\x1ehongyun/member/v1/member.proto\"\xac\x01\n\x16ProvisionTenantRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x11\n\tparent_id\x18\x03 \x01(\t\x12\x1e\n\x16root_organization_name\x18\x04 \x01(\t\x12\x43\n\x16root_organization_type\x18\x05 \x01(\x0e\x32#.hongyun.member.v1.OrganizationType\"\x91\x01\n\x17ProvisionTenantResponse\x12)\n\x06tenant\x18\x01 \x01(\x0b\x32\x19.hongyun.member.v1.Tenant\x12:\n\x11root_organization\x18\x02 \x01(\x0b\x32\x1f.hongyun.member.v1.Organization\x12\x0f\n\x07\x63reated\x18\x03 \x01(\x08\"2\n\x14SuspendTenantRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"4\n\x15SuspendTenantResponse\x12\x1b\n\x13\x61\x66\x66\x65\x63ted_tenant_ids\x18\x01 \x03(\t\"1\n\x13ResumeTenantRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"3\n\x14ResumeTenantResponse\x12\x1b\n\x13\x61\x66\x66\x65\x63ted_tenant_ids\x18\x01 \x03(\t\"(\n\x1aGetTenantAggregatesRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xcc\x01\n\x0fTenantAggregate\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btenant_name\x18\x02 \x01(\t\x12\r\n\x05\x64\x65pth\x18\x03 \x01(\x05\x12\x15\n\rorganizations\x18\x04 \x01(\x03\x12\x0f\n\x07members\x18\x05 \x01(\x03\x12\x14\n\x0c\x66ull_members\x18\x06 \x01(\x03\x12\x1c\n\x14probationary_members\x18\x07 \x01(\x03\x12\x14\n\x0clost_contact\x18\x08 \x01(\x03\x12\x10\n\x08\x66loating\x18\t \x01(\x03\"\x85\x01\n\x1bGetTenantAggregatesResponse\x12\x33\n\x07tenants\x18\x01 \x03(\x0b\x32\".hongyun.member.v1.TenantAggregate\x12\x31\n\x05total\x18\x02 \x01(\x0b\x32\".hongyun.member.v1.TenantAggregate\"W\n\x11TenantProvisioned\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tparent_id\x18\x02 \x01(\t\x12\x1c\n\x14root_organization_id\x18\x03 \x01(\t\"5\n\x0fTenantSuspended\x12\x12\n\ntenant_ids\x18\x01 \x03(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"#\n\rTenantResumed\x12\x12\n\ntenant_ids\x18\x01 \x03(\t2\xb9\x03\n\x12TenantAdminService\x12h\n\x0fProvisionTenant\x12).hongyun.member.v1.ProvisionTenantRequest\x1a*.hongyun.member.v1.ProvisionTenantResponse\x12\x62\n\rSuspendTenant\x12\'.hongyun.member.v1.SuspendTenantRequest\x1a(.hongyun.member.v1.SuspendTenantResponse\x12_\n\x0cResumeTenant\x12&.hongyun.member.v1.ResumeTenantRequest\x1a\'.hongyun.member.v1.ResumeTenantResponse\x12t\n\x13GetTenantAggregates\x12-.hongyun.member.v1.GetTenantAggregatesRequest\x1a..hongyun.member.v1.GetTenantAggregatesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$hongyun/member/v1/tenant_admin.proto\x12\x11hongyun.member.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ehongyun/member/v1/member.proto\"\xac\x01\n\x16ProvisionTenantRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x11\n\tparent_id\x18\x03 \x01(\t\x12\x1e\n\x16root_organization_name\x18\x04 \x01(\t\x12\x43\n\x16root_organization_type\x18\x05 \x01(\x0e\x32#.hongyun.member.v1.OrganizationType\"\x91\x01\n\x17ProvisionTenantResponse\x12)\n\x06tenant\x18\x01 \x01(\x0b\x32\x19.hongyun.member.v1.Tenant\x12:\n\x11root_organization\x18\x02 \x01(\x0b\x32\x1f.hongyun.member.v1.Organization\x12\x0f\n\x07\x63reated\x18\x03 \x01(\x08\"2\n\x14SuspendTenantRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"4\n\x15SuspendTenantResponse\x12\x1b\n\x13\x61\x66\x66\x65\x63ted_tenant_ids\x18\x01 \x03(\t\"1\n\x13ResumeTenantRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"3\n\x14ResumeTenantResponse\x12\x1b\n\x13\x61\x66\x66\x65\x63ted_tenant_ids\x18\x01 \x03(\t\"(\n\x1aGetTenantAggregatesRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xcc\x01\n\x0fTenantAggregate\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btenant_name\x18\x02 \x01(\t\x12\r\n\x05\x64\x65pth\x18\x03 \x01(\x05\x12\x15\n\rorganizations\x18\x04 \x01(\x03\x12\x0f\n\x07members\x18\x05 \x01(\x03\x12\x14\n\x0c\x66ull_members\x18\x06 \x01(\x03\x12\x1c\n\x14probationary_members\x18\x07 \x01(\x03\x12\x14\n\x0clost_contact\x18\x08 \x01(\x03\x12\x10\n\x08\x66loating\x18\t \x01(\x03\"\x85\x01\n\x1bGetTenantAggregatesResponse\x12\x33\n\x07tenants\x18\x01 \x03(\x0b\x32\".hongyun.member.v1.TenantAggregate\x12\x31\n\x05total\x18\x02 \x01(\x0b\x32\".hongyun.member.v1.TenantAggregate\"\x89\x01\n\x18StartTenantExportRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x1b\n\x13include_descendants\x18\x02 \x01(\x08\x12\x0e\n\x06reveal\x18\x03 \x01(\x08\x12\x15\n\rreveal_reason\x18\x04 \x01(\t\x12\x16\n\x0e\x65xporter_label\x18\x05 \x01(\t\"L\n\x19StartTenantExportResponse\x12/\n\x06\x65xport\x18\x01 \x01(\x0b\x32\x1f.hongyun.member.v1.TenantExport\"7\n\x16GetTenantExportRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"J\n\x17GetTenantExportResponse\x12/\n\x06\x65xport\x18\x01 \x01(\x0b\x32\x1f.hongyun.member.v1.TenantExport\"L\n\x10TenantExportFile\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04rows\x18\x02 \x01(\x03\x12\x0c\n\x04size\x18\x03 \x01(\x03\x12\x0e\n\x06sha256\x18\x04 \x01(\t\"\xaa\x05\n\x0cTenantExport\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x1b\n\x13include_descendants\x18\x03 \x01(\x08\x12\x12\n\ntenant_ids\x18\x04 \x03(\t\x12\x10\n\x08revealed\x18\x05 \x01(\x08\x12\x35\n\x06status\x18\x06 \x01(\x0e\x32%.hongyun.member.v1.TenantExportStatus\x12\x12\n\ntotal_rows\x18\x07 \x01(\x03\x12\x11\n\trows_done\x18\x08 \x01(\x03\x12\x0f\n\x07percent\x18\t \x01(\x05\x12\x11\n\tfile_name\x18\n \x01(\t\x12\x0c\n\x04size\x18\x0b \x01(\x03\x12\x0e\n\x06sha256\x18\x0c \x01(\t\x12\x32\n\x05\x66iles\x18\r \x03(\x0b\x32#.hongyun.member.v1.TenantExportFile\x12\x14\n\x0c\x64ownload_url\x18\x0e \x01(\t\x12;\n\x17\x64ownload_url_expires_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nerror_code\x18\x11 \x01(\t\x12\x15\n\rerror_message\x18\x12 \x01(\t\x12\x12\n\ncreated_by\x18\x13 \x01(\t\x12\x11\n\twatermark\x18\x14 \x01(\t\x12.\n\ncreated_at\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\x16 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x17 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"W\n\x11TenantProvisioned\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tparent_id\x18\x02 \x01(\t\x12\x1c\n\x14root_organization_id\x18\x03 \x01(\t\"5\n\x0fTenantSuspended\x12\x12\n\ntenant_ids\x18\x01 \x03(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"#\n\rTenantResumed\x12\x12\n\ntenant_ids\x18\x01 \x03(\t*\xe4\x01\n\x12TenantExportStatus\x12$\n TENANT_EXPORT_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bTENANT_EXPORT_STATUS_QUEUED\x10\x01\x12 \n\x1cTENANT_EXPORT_STATUS_RUNNING\x10\x02\x12\"\n\x1eTENANT_EXPORT_STATUS_SUCCEEDED\x10\x03\x12\x1f\n\x1bTENANT_EXPORT_STATUS_FAILED\x10\x04\x12 \n\x1cTENANT_EXPORT_STATUS_EXPIRED\x10\x05\x32\x93\x05\n\x12TenantAdminService\x12h\n\x0fProvisionTenant\x12).hongyun.member.v1.ProvisionTenantRequest\x1a*.hongyun.member.v1.ProvisionTenantResponse\x12\x62\n\rSuspendTenant\x12\'.hongyun.member.v1.SuspendTenantRequest\x1a(.hongyun.member.v1.SuspendTenantResponse\x12_\n\x0cResumeTenant\x12&.hongyun.member.v1.ResumeTenantRequest\x1a\'.hongyun.member.v1.ResumeTenantResponse\x12t\n\x13GetTenantAggregates\x12-.hongyun.member.v1.GetTenantAggregatesRequest\x1a..hongyun.member.v1.GetTenantAggregatesResponse\x12n\n\x11StartTenantExport\x12+.hongyun.member.v1.StartTenantExportRequest\x1a,.hongyun.member.v1.StartTenantExportResponse\x12h\n\x0fGetTenantExport\x12).hongyun.member.v1.GetTenantExportRequest\x1a*.hongyun.member.v1.GetTenantExportResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hongyun.member.v1.tenant_admin_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROVISIONTENANTREQUEST']._serialized_start=92
-  _globals['_PROVISIONTENANTREQUEST']._serialized_end=264
-  _globals['_PROVISIONTENANTRESPONSE']._serialized_start=267
-  _globals['_PROVISIONTENANTRESPONSE']._serialized_end=412
-  _globals['_SUSPENDTENANTREQUEST']._serialized_start=414
-  _globals['_SUSPENDTENANTREQUEST']._serialized_end=464
-  _globals['_SUSPENDTENANTRESPONSE']._serialized_start=466
-  _globals['_SUSPENDTENANTRESPONSE']._serialized_end=518
-  _globals['_RESUMETENANTREQUEST']._serialized_start=520
-  _globals['_RESUMETENANTREQUEST']._serialized_end=569
-  _globals['_RESUMETENANTRESPONSE']._serialized_start=571
-  _globals['_RESUMETENANTRESPONSE']._serialized_end=622
-  _globals['_GETTENANTAGGREGATESREQUEST']._serialized_start=624
-  _globals['_GETTENANTAGGREGATESREQUEST']._serialized_end=664
-  _globals['_TENANTAGGREGATE']._serialized_start=667
-  _globals['_TENANTAGGREGATE']._serialized_end=871
-  _globals['_GETTENANTAGGREGATESRESPONSE']._serialized_start=874
-  _globals['_GETTENANTAGGREGATESRESPONSE']._serialized_end=1007
-  _globals['_TENANTPROVISIONED']._serialized_start=1009
-  _globals['_TENANTPROVISIONED']._serialized_end=1096
-  _globals['_TENANTSUSPENDED']._serialized_start=1098
-  _globals['_TENANTSUSPENDED']._serialized_end=1151
-  _globals['_TENANTRESUMED']._serialized_start=1153
-  _globals['_TENANTRESUMED']._serialized_end=1188
-  _globals['_TENANTADMINSERVICE']._serialized_start=1191
-  _globals['_TENANTADMINSERVICE']._serialized_end=1632
+  _globals['_TENANTEXPORTSTATUS']._serialized_start=2338
+  _globals['_TENANTEXPORTSTATUS']._serialized_end=2566
+  _globals['_PROVISIONTENANTREQUEST']._serialized_start=125
+  _globals['_PROVISIONTENANTREQUEST']._serialized_end=297
+  _globals['_PROVISIONTENANTRESPONSE']._serialized_start=300
+  _globals['_PROVISIONTENANTRESPONSE']._serialized_end=445
+  _globals['_SUSPENDTENANTREQUEST']._serialized_start=447
+  _globals['_SUSPENDTENANTREQUEST']._serialized_end=497
+  _globals['_SUSPENDTENANTRESPONSE']._serialized_start=499
+  _globals['_SUSPENDTENANTRESPONSE']._serialized_end=551
+  _globals['_RESUMETENANTREQUEST']._serialized_start=553
+  _globals['_RESUMETENANTREQUEST']._serialized_end=602
+  _globals['_RESUMETENANTRESPONSE']._serialized_start=604
+  _globals['_RESUMETENANTRESPONSE']._serialized_end=655
+  _globals['_GETTENANTAGGREGATESREQUEST']._serialized_start=657
+  _globals['_GETTENANTAGGREGATESREQUEST']._serialized_end=697
+  _globals['_TENANTAGGREGATE']._serialized_start=700
+  _globals['_TENANTAGGREGATE']._serialized_end=904
+  _globals['_GETTENANTAGGREGATESRESPONSE']._serialized_start=907
+  _globals['_GETTENANTAGGREGATESRESPONSE']._serialized_end=1040
+  _globals['_STARTTENANTEXPORTREQUEST']._serialized_start=1043
+  _globals['_STARTTENANTEXPORTREQUEST']._serialized_end=1180
+  _globals['_STARTTENANTEXPORTRESPONSE']._serialized_start=1182
+  _globals['_STARTTENANTEXPORTRESPONSE']._serialized_end=1258
+  _globals['_GETTENANTEXPORTREQUEST']._serialized_start=1260
+  _globals['_GETTENANTEXPORTREQUEST']._serialized_end=1315
+  _globals['_GETTENANTEXPORTRESPONSE']._serialized_start=1317
+  _globals['_GETTENANTEXPORTRESPONSE']._serialized_end=1391
+  _globals['_TENANTEXPORTFILE']._serialized_start=1393
+  _globals['_TENANTEXPORTFILE']._serialized_end=1469
+  _globals['_TENANTEXPORT']._serialized_start=1472
+  _globals['_TENANTEXPORT']._serialized_end=2154
+  _globals['_TENANTPROVISIONED']._serialized_start=2156
+  _globals['_TENANTPROVISIONED']._serialized_end=2243
+  _globals['_TENANTSUSPENDED']._serialized_start=2245
+  _globals['_TENANTSUSPENDED']._serialized_end=2298
+  _globals['_TENANTRESUMED']._serialized_start=2300
+  _globals['_TENANTRESUMED']._serialized_end=2335
+  _globals['_TENANTADMINSERVICE']._serialized_start=2569
+  _globals['_TENANTADMINSERVICE']._serialized_end=3228
 # @@protoc_insertion_point(module_scope)

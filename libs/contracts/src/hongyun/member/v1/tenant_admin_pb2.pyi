@@ -6,7 +6,9 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from hongyun.member.v1 import member_pb2 as _member_pb2
 import builtins as _builtins
 import sys
@@ -18,6 +20,35 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _TenantExportStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TenantExportStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TenantExportStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TENANT_EXPORT_STATUS_UNSPECIFIED: _TenantExportStatus.ValueType  # 0
+    TENANT_EXPORT_STATUS_QUEUED: _TenantExportStatus.ValueType  # 1
+    TENANT_EXPORT_STATUS_RUNNING: _TenantExportStatus.ValueType  # 2
+    TENANT_EXPORT_STATUS_SUCCEEDED: _TenantExportStatus.ValueType  # 3
+    """the file is ready (download_url)"""
+    TENANT_EXPORT_STATUS_FAILED: _TenantExportStatus.ValueType  # 4
+    """error_code: interrupted, internal_error"""
+    TENANT_EXPORT_STATUS_EXPIRED: _TenantExportStatus.ValueType  # 5
+    """succeeded, then removed after its retention period"""
+
+class TenantExportStatus(_TenantExportStatus, metaclass=_TenantExportStatusEnumTypeWrapper): ...
+
+TENANT_EXPORT_STATUS_UNSPECIFIED: TenantExportStatus.ValueType  # 0
+TENANT_EXPORT_STATUS_QUEUED: TenantExportStatus.ValueType  # 1
+TENANT_EXPORT_STATUS_RUNNING: TenantExportStatus.ValueType  # 2
+TENANT_EXPORT_STATUS_SUCCEEDED: TenantExportStatus.ValueType  # 3
+"""the file is ready (download_url)"""
+TENANT_EXPORT_STATUS_FAILED: TenantExportStatus.ValueType  # 4
+"""error_code: interrupted, internal_error"""
+TENANT_EXPORT_STATUS_EXPIRED: TenantExportStatus.ValueType  # 5
+"""succeeded, then removed after its retention period"""
+Global___TenantExportStatus: _TypeAlias = TenantExportStatus  # noqa: Y015
 
 @_typing.final
 class ProvisionTenantRequest(_message.Message):
@@ -252,6 +283,238 @@ class GetTenantAggregatesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetTenantAggregatesResponse: _TypeAlias = GetTenantAggregatesResponse  # noqa: Y015
+
+@_typing.final
+class StartTenantExportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    INCLUDE_DESCENDANTS_FIELD_NUMBER: _builtins.int
+    REVEAL_FIELD_NUMBER: _builtins.int
+    REVEAL_REASON_FIELD_NUMBER: _builtins.int
+    EXPORTER_LABEL_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    include_descendants: _builtins.bool
+    """every descendant tenant too, each in its own folder"""
+    reveal: _builtins.bool
+    """personal data in full (tenant admins only); audited"""
+    reveal_reason: _builtins.str
+    """required with reveal"""
+    exporter_label: _builtins.str
+    """how the watermark names the exporter (username, name)"""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        include_descendants: _builtins.bool = ...,
+        reveal: _builtins.bool = ...,
+        reveal_reason: _builtins.str = ...,
+        exporter_label: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exporter_label", b"exporter_label", "include_descendants", b"include_descendants", "reveal", b"reveal", "reveal_reason", b"reveal_reason", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StartTenantExportRequest: _TypeAlias = StartTenantExportRequest  # noqa: Y015
+
+@_typing.final
+class StartTenantExportResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXPORT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def export(self) -> Global___TenantExport: ...
+    def __init__(
+        self,
+        *,
+        export: Global___TenantExport | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["export", b"export"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["export", b"export"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StartTenantExportResponse: _TypeAlias = StartTenantExportResponse  # noqa: Y015
+
+@_typing.final
+class GetTenantExportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    """the exported tenant"""
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTenantExportRequest: _TypeAlias = GetTenantExportRequest  # noqa: Y015
+
+@_typing.final
+class GetTenantExportResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXPORT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def export(self) -> Global___TenantExport: ...
+    def __init__(
+        self,
+        *,
+        export: Global___TenantExport | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["export", b"export"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["export", b"export"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTenantExportResponse: _TypeAlias = GetTenantExportResponse  # noqa: Y015
+
+@_typing.final
+class TenantExportFile(_message.Message):
+    """Counts of one file of the archive (also in its manifest.json)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PATH_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    path: _builtins.str
+    """inside the zip, e.g. "tenants/demo/members.jsonl" """
+    rows: _builtins.int
+    size: _builtins.int
+    """bytes, uncompressed"""
+    sha256: _builtins.str
+    """of the uncompressed bytes"""
+    def __init__(
+        self,
+        *,
+        path: _builtins.str = ...,
+        rows: _builtins.int = ...,
+        size: _builtins.int = ...,
+        sha256: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["path", b"path", "rows", b"rows", "sha256", b"sha256", "size", b"size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TenantExportFile: _TypeAlias = TenantExportFile  # noqa: Y015
+
+@_typing.final
+class TenantExport(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    INCLUDE_DESCENDANTS_FIELD_NUMBER: _builtins.int
+    TENANT_IDS_FIELD_NUMBER: _builtins.int
+    REVEALED_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    TOTAL_ROWS_FIELD_NUMBER: _builtins.int
+    ROWS_DONE_FIELD_NUMBER: _builtins.int
+    PERCENT_FIELD_NUMBER: _builtins.int
+    FILE_NAME_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    FILES_FIELD_NUMBER: _builtins.int
+    DOWNLOAD_URL_FIELD_NUMBER: _builtins.int
+    DOWNLOAD_URL_EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    ERROR_CODE_FIELD_NUMBER: _builtins.int
+    ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
+    CREATED_BY_FIELD_NUMBER: _builtins.int
+    WATERMARK_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    STARTED_AT_FIELD_NUMBER: _builtins.int
+    FINISHED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    tenant_id: _builtins.str
+    include_descendants: _builtins.bool
+    revealed: _builtins.bool
+    status: Global___TenantExportStatus.ValueType
+    total_rows: _builtins.int
+    """organisations, their history and terms, members (0 until counted)"""
+    rows_done: _builtins.int
+    percent: _builtins.int
+    """0..100; 100 once finished"""
+    file_name: _builtins.str
+    size: _builtins.int
+    """bytes of the .zip"""
+    sha256: _builtins.str
+    """of the .zip"""
+    download_url: _builtins.str
+    """SUCCEEDED only: GET it before download_url_expires_at"""
+    error_code: _builtins.str
+    error_message: _builtins.str
+    created_by: _builtins.str
+    watermark: _builtins.str
+    @_builtins.property
+    def tenant_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """the tenants whose data the file holds (fixed at start)"""
+
+    @_builtins.property
+    def files(self) -> _containers.RepeatedCompositeFieldContainer[Global___TenantExportFile]: ...
+    @_builtins.property
+    def download_url_expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp:
+        """when the file is removed"""
+
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def started_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def finished_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        include_descendants: _builtins.bool = ...,
+        tenant_ids: _abc.Iterable[_builtins.str] | None = ...,
+        revealed: _builtins.bool = ...,
+        status: Global___TenantExportStatus.ValueType = ...,
+        total_rows: _builtins.int = ...,
+        rows_done: _builtins.int = ...,
+        percent: _builtins.int = ...,
+        file_name: _builtins.str = ...,
+        size: _builtins.int = ...,
+        sha256: _builtins.str = ...,
+        files: _abc.Iterable[Global___TenantExportFile] | None = ...,
+        download_url: _builtins.str = ...,
+        download_url_expires_at: _timestamp_pb2.Timestamp | None = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
+        error_code: _builtins.str = ...,
+        error_message: _builtins.str = ...,
+        created_by: _builtins.str = ...,
+        watermark: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        started_at: _timestamp_pb2.Timestamp | None = ...,
+        finished_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "download_url_expires_at", b"download_url_expires_at", "expires_at", b"expires_at", "finished_at", b"finished_at", "started_at", b"started_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "created_by", b"created_by", "download_url", b"download_url", "download_url_expires_at", b"download_url_expires_at", "error_code", b"error_code", "error_message", b"error_message", "expires_at", b"expires_at", "file_name", b"file_name", "files", b"files", "finished_at", b"finished_at", "id", b"id", "include_descendants", b"include_descendants", "percent", b"percent", "revealed", b"revealed", "rows_done", b"rows_done", "sha256", b"sha256", "size", b"size", "started_at", b"started_at", "status", b"status", "tenant_id", b"tenant_id", "tenant_ids", b"tenant_ids", "total_rows", b"total_rows", "watermark", b"watermark"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TenantExport: _TypeAlias = TenantExport  # noqa: Y015
 
 @_typing.final
 class TenantProvisioned(_message.Message):

@@ -56,6 +56,16 @@ class TenantAdminServiceStub:
                 request_serializer=hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.GetTenantAggregatesRequest.SerializeToString,
                 response_deserializer=hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.GetTenantAggregatesResponse.FromString,
                 _registered_method=True)
+        self.StartTenantExport = channel.unary_unary(
+                '/hongyun.member.v1.TenantAdminService/StartTenantExport',
+                request_serializer=hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.StartTenantExportRequest.SerializeToString,
+                response_deserializer=hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.StartTenantExportResponse.FromString,
+                _registered_method=True)
+        self.GetTenantExport = channel.unary_unary(
+                '/hongyun.member.v1.TenantAdminService/GetTenantExport',
+                request_serializer=hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.GetTenantExportRequest.SerializeToString,
+                response_deserializer=hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.GetTenantExportResponse.FromString,
+                _registered_method=True)
 
 
 class TenantAdminServiceServicer:
@@ -91,6 +101,27 @@ class TenantAdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartTenantExport(self, request, context):
+        """Starts an export of a tenant's data (optionally with its descendants) as a background job
+        that writes one .zip to object storage (docs/adr/0012). Answers once the job is queued; an
+        export of the same tenant with the same options that the caller already has queued or
+        running is returned instead of a second one. Tenant admins of the tenant or of an ancestor,
+        and platform admins (never revealed). Errors: NOT_FOUND (tenant not visible to the caller),
+        PERMISSION_DENIED (role, or reveal by a platform admin: code reveal_not_allowed),
+        INVALID_ARGUMENT (reveal without a reason: code required, field reveal_reason).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTenantExport(self, request, context):
+        """Progress of an export, and a fresh short-lived download URL once it has succeeded (each URL
+        handed out is audited). Only its creator sees an export; anyone else gets NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TenantAdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -113,6 +144,16 @@ def add_TenantAdminServiceServicer_to_server(servicer, server):
                     servicer.GetTenantAggregates,
                     request_deserializer=hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.GetTenantAggregatesRequest.FromString,
                     response_serializer=hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.GetTenantAggregatesResponse.SerializeToString,
+            ),
+            'StartTenantExport': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartTenantExport,
+                    request_deserializer=hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.StartTenantExportRequest.FromString,
+                    response_serializer=hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.StartTenantExportResponse.SerializeToString,
+            ),
+            'GetTenantExport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTenantExport,
+                    request_deserializer=hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.GetTenantExportRequest.FromString,
+                    response_serializer=hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.GetTenantExportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +266,60 @@ class TenantAdminService:
             '/hongyun.member.v1.TenantAdminService/GetTenantAggregates',
             hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.GetTenantAggregatesRequest.SerializeToString,
             hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.GetTenantAggregatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartTenantExport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hongyun.member.v1.TenantAdminService/StartTenantExport',
+            hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.StartTenantExportRequest.SerializeToString,
+            hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.StartTenantExportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTenantExport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hongyun.member.v1.TenantAdminService/GetTenantExport',
+            hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.GetTenantExportRequest.SerializeToString,
+            hongyun_dot_member_dot_v1_dot_tenant__admin__pb2.GetTenantExportResponse.FromString,
             options,
             channel_credentials,
             insecure,

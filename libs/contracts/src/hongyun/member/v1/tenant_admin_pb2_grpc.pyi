@@ -44,6 +44,19 @@ class TenantAdminServiceStub:
     ResumeTenant: _grpc.UnaryUnaryMultiCallable[_tenant_admin_pb2.ResumeTenantRequest, _tenant_admin_pb2.ResumeTenantResponse]
     GetTenantAggregates: _grpc.UnaryUnaryMultiCallable[_tenant_admin_pb2.GetTenantAggregatesRequest, _tenant_admin_pb2.GetTenantAggregatesResponse]
     """Aggregates only (no records) for a tenant and each of its descendants."""
+    StartTenantExport: _grpc.UnaryUnaryMultiCallable[_tenant_admin_pb2.StartTenantExportRequest, _tenant_admin_pb2.StartTenantExportResponse]
+    """Starts an export of a tenant's data (optionally with its descendants) as a background job
+    that writes one .zip to object storage (docs/adr/0012). Answers once the job is queued; an
+    export of the same tenant with the same options that the caller already has queued or
+    running is returned instead of a second one. Tenant admins of the tenant or of an ancestor,
+    and platform admins (never revealed). Errors: NOT_FOUND (tenant not visible to the caller),
+    PERMISSION_DENIED (role, or reveal by a platform admin: code reveal_not_allowed),
+    INVALID_ARGUMENT (reveal without a reason: code required, field reveal_reason).
+    """
+    GetTenantExport: _grpc.UnaryUnaryMultiCallable[_tenant_admin_pb2.GetTenantExportRequest, _tenant_admin_pb2.GetTenantExportResponse]
+    """Progress of an export, and a fresh short-lived download URL once it has succeeded (each URL
+    handed out is audited). Only its creator sees an export; anyone else gets NOT_FOUND.
+    """
 
 @_typing.type_check_only
 class TenantAdminServiceAsyncStub(TenantAdminServiceStub):
@@ -61,6 +74,19 @@ class TenantAdminServiceAsyncStub(TenantAdminServiceStub):
     ResumeTenant: _aio.UnaryUnaryMultiCallable[_tenant_admin_pb2.ResumeTenantRequest, _tenant_admin_pb2.ResumeTenantResponse]  # type: ignore[assignment]
     GetTenantAggregates: _aio.UnaryUnaryMultiCallable[_tenant_admin_pb2.GetTenantAggregatesRequest, _tenant_admin_pb2.GetTenantAggregatesResponse]  # type: ignore[assignment]
     """Aggregates only (no records) for a tenant and each of its descendants."""
+    StartTenantExport: _aio.UnaryUnaryMultiCallable[_tenant_admin_pb2.StartTenantExportRequest, _tenant_admin_pb2.StartTenantExportResponse]  # type: ignore[assignment]
+    """Starts an export of a tenant's data (optionally with its descendants) as a background job
+    that writes one .zip to object storage (docs/adr/0012). Answers once the job is queued; an
+    export of the same tenant with the same options that the caller already has queued or
+    running is returned instead of a second one. Tenant admins of the tenant or of an ancestor,
+    and platform admins (never revealed). Errors: NOT_FOUND (tenant not visible to the caller),
+    PERMISSION_DENIED (role, or reveal by a platform admin: code reveal_not_allowed),
+    INVALID_ARGUMENT (reveal without a reason: code required, field reveal_reason).
+    """
+    GetTenantExport: _aio.UnaryUnaryMultiCallable[_tenant_admin_pb2.GetTenantExportRequest, _tenant_admin_pb2.GetTenantExportResponse]  # type: ignore[assignment]
+    """Progress of an export, and a fresh short-lived download URL once it has succeeded (each URL
+    handed out is audited). Only its creator sees an export; anyone else gets NOT_FOUND.
+    """
 
 class TenantAdminServiceServicer(metaclass=_abc_1.ABCMeta):
     """Provisioning of nested tenants (a province hosts its cities, a group its subsidiaries).
@@ -99,5 +125,30 @@ class TenantAdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_tenant_admin_pb2.GetTenantAggregatesResponse, _abc.Awaitable[_tenant_admin_pb2.GetTenantAggregatesResponse]]:
         """Aggregates only (no records) for a tenant and each of its descendants."""
+
+    @_abc_1.abstractmethod
+    def StartTenantExport(
+        self,
+        request: _tenant_admin_pb2.StartTenantExportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_tenant_admin_pb2.StartTenantExportResponse, _abc.Awaitable[_tenant_admin_pb2.StartTenantExportResponse]]:
+        """Starts an export of a tenant's data (optionally with its descendants) as a background job
+        that writes one .zip to object storage (docs/adr/0012). Answers once the job is queued; an
+        export of the same tenant with the same options that the caller already has queued or
+        running is returned instead of a second one. Tenant admins of the tenant or of an ancestor,
+        and platform admins (never revealed). Errors: NOT_FOUND (tenant not visible to the caller),
+        PERMISSION_DENIED (role, or reveal by a platform admin: code reveal_not_allowed),
+        INVALID_ARGUMENT (reveal without a reason: code required, field reveal_reason).
+        """
+
+    @_abc_1.abstractmethod
+    def GetTenantExport(
+        self,
+        request: _tenant_admin_pb2.GetTenantExportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_tenant_admin_pb2.GetTenantExportResponse, _abc.Awaitable[_tenant_admin_pb2.GetTenantExportResponse]]:
+        """Progress of an export, and a fresh short-lived download URL once it has succeeded (each URL
+        handed out is audited). Only its creator sees an export; anyone else gets NOT_FOUND.
+        """
 
 def add_TenantAdminServiceServicer_to_server(servicer: TenantAdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
