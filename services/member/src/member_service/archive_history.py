@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from hongyun_platform.crypto import FieldCipher
 from hongyun_platform.grpc.context import CallerContext
 from hongyun_platform.ids import new_id
+from sqlalchemy import ARRAY, Uuid, bindparam, false, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_service.archive_models import FieldChangeRecord
@@ -78,6 +79,41 @@ class FieldHistory:
             session.add(row)
             rows.append(row)
         return rows
+
+    @staticmethod
+    async def record_bulk(
+        session: AsyncSession,
+        caller: CallerContext,
+        *,
+        tenant_id: uuid.UUID,
+        member_ids: Sequence[uuid.UUID],
+        source: str,
+        diff: FieldDiff,
+        record_id: uuid.UUID | None = None,
+    ) -> None:
+        """The same non-personal change made to many members at once (members moved by an
+        organisation merge): one row per member, in one INSERT … SELECT over arrays of ids
+        (COPY is refused under row-level security)."""
+        if not member_ids:
+            return
+        rows = (
+            func.unnest(
+                bindparam("ids", [new_id() for _ in member_ids], type_=ARRAY(Uuid)),
+                bindparam("members", list(member_ids), type_=ARRAY(Uuid)),
+            )
+            .table_valued("id", "member_id")
+            .render_derived()
+        )
+        t = FieldChangeRecord.__table__
+        now = literal(datetime.now(UTC), t.c.changed_at.type)
+        values = {
+            "id": rows.c.id, "tenant_id": literal(tenant_id, Uuid), "member_id": rows.c.member_id,
+            "changed_at": now, "changed_by": literal(caller.user_id), "source": literal(source),
+            "record_id": literal(record_id, Uuid), "field": literal(diff.field),
+            "personal": false(), "old_value": literal(diff.old), "new_value": literal(diff.new),
+            "key_id": literal(""),
+        }  # fmt: skip
+        await session.execute(insert(t).from_select(list(values), select(*values.values())))
 
     def view(self, row: FieldChangeRecord, *, reveal: bool) -> FieldChangeView:
         if not row.personal:

@@ -22,10 +22,30 @@ from hongyun_platform.grpc.context import CallerContext
 from hongyun_platform.ids import new_id
 
 from member_service import transfer_files
+from member_service.archive import (
+    AWARDS,
+    FAMILY,
+    HARDSHIPS,
+    TRAVELS,
+    AttachmentLimits,
+    ExtensionView,
+    MemberArchive,
+    RecordKind,
+    RecordView,
+)
+from member_service.archive_models import Attachment, FlagChange, StatusChange
+from member_service.archive_repository import ArchiveRepositories
 from member_service.domain import member_template as tpl
-from member_service.domain.profile import PERSONAL_FIELDS, Profile
+from member_service.domain.archive import (
+    AttachmentKind,
+    AttachmentStatus,
+    AwardKind,
+    HardshipKind,
+    MemberFlag,
+)
+from member_service.domain.profile import PERSONAL_FIELDS, PartyStatus, Profile
 from member_service.imports import OrgPaths
-from member_service.models import AuditEntry
+from member_service.models import AuditEntry, Member
 from member_service.repository import Repositories
 from member_service.service import MANAGERS, MAY_REVEAL, MemberDirectory
 from member_service.transfer_models import MemberExport
@@ -39,6 +59,23 @@ CONTENT_TYPES = {
     "csv": transfer_files.CSV_TYPE,
     "pdf": transfer_files.PDF_TYPE,
 }
+
+
+@dataclass(frozen=True)
+class ArchiveRecords:
+    """The archive beyond the 16 items (docs/adr/0009), as one export shows it: sub-records
+    already masked or redacted unless revealed; attachments as metadata only."""
+
+    extension: ExtensionView
+    family: list[RecordView]
+    awards: list[RecordView]
+    travels: list[RecordView]
+    hardships: list[RecordView]
+    status_changes: list[StatusChange]  # oldest first; empty = never changed
+    flag_changes: list[FlagChange]  # oldest first
+    tags: list[str]
+    attachments: list[Attachment]  # available ones
+    revealed_fields: list[str]  # sub-record personal fields shown in full ("family_member.phone")
 
 
 @dataclass
@@ -60,6 +97,9 @@ def watermark_text(caller: CallerContext, label: str, at: datetime) -> str:
 class MemberExports:
     def __init__(self, directory: MemberDirectory):
         self.directory = directory
+        # The archive's own decryption, masking and redaction of sub-records, so an export
+        # shows exactly what the archive API shows. Exports never touch object storage.
+        self._archive = MemberArchive(directory, None, AttachmentLimits(0, 0, 0))  # type: ignore[arg-type]
 
     def _check_reveal(self, caller: CallerContext, reveal: bool, reason: str) -> str:
         reason = (reason or "").strip()
@@ -163,10 +203,13 @@ class MemberExports:
         repos = Repositories(uow.session)
         member, _org = await self.directory._member_in_scope(repos, caller, member_id)
         profile = self._profile(member, reveal)
+        records = await self._archive_records(uow, member, reveal)
         orgs = OrgPaths(await TransferRepository(uow.session).org_nodes(tenant_id), None)
         now = datetime.now(UTC)
         mark = watermark_text(caller, exporter_label, now)
-        sections = archive_sections(profile, orgs.name_of(member.organization_id), revealed=reveal)
+        sections = archive_sections(
+            profile, orgs.name_of(member.organization_id), records, revealed=reveal
+        )
         if fmt == "pdf":
             content = await asyncio.to_thread(
                 transfer_files.archive_pdf, profile.name, sections, mark
@@ -178,7 +221,10 @@ class MemberExports:
         filters = {"member_id": str(member.id)}
         export_id = self._record(uow, caller, "archive", fmt, filters, 1, reveal, reason, mark, now)
         # Audited on the member itself, so the member's audit trail shows the export.
-        self._audit(repos, caller, "export", "member", member.id, reveal, reason, 1, export_id)
+        self._audit(
+            repos, caller, "export", "member", member.id, reveal, reason, 1, export_id,
+            fields=[*PERSONAL_FIELDS, *records.revealed_fields],
+        )  # fmt: skip
         stamp = now.astimezone(CHINA_TZ).strftime("%Y%m%d-%H%M%S")
         return ExportFile(
             f"党员档案-{profile.name}-{stamp}.{fmt}",
@@ -186,6 +232,40 @@ class MemberExports:
             1,
             io.BytesIO(content),
             export_id,
+        )
+
+    async def _archive_records(
+        self, uow: UnitOfWork, member: Member, reveal: bool
+    ) -> ArchiveRecords:
+        repos = ArchiveRepositories(uow.session)
+        tenant_id, member_id = member.tenant_id, member.id
+        revealed: set[str] = set()
+
+        async def shown(kind: RecordKind, order: str = "") -> list[RecordView]:
+            rows = await repos.records(kind.model).all_of(tenant_id, member_id)
+            values = [(obj, self._archive._read(kind, obj)) for obj in rows]
+            if reveal:
+                revealed.update(
+                    f"{kind.source}.{f}" for _, v in values for f in kind.personal(v) if v.get(f)
+                )
+            if order:  # by date, then as entered
+                values.sort(key=lambda ov: (ov[1][order], ov[0].id))
+            return [MemberArchive._shown(kind, obj, v, reveal) for obj, v in values]
+
+        ext = await repos.extensions.of(tenant_id, member_id)
+        flags = await repos.history.flag_changes(tenant_id, member_id)
+        attachments = await repos.attachments.all_of(tenant_id, member_id)
+        return ArchiveRecords(
+            extension=MemberArchive._extension_view(member, ext),
+            family=await shown(FAMILY),
+            awards=await shown(AWARDS, "decided_on"),
+            travels=await shown(TRAVELS, "departed_on"),
+            hardships=await shown(HARDSHIPS, "since"),
+            status_changes=await repos.history.status_changes(tenant_id, member_id),
+            flag_changes=sorted(flags, key=lambda r: (r.effective_on, r.recorded_at, r.id)),
+            tags=await repos.tags.of(tenant_id, member_id),
+            attachments=[a for a in attachments if a.status == AttachmentStatus.AVAILABLE],
+            revealed_fields=sorted(revealed),
         )
 
     @staticmethod
@@ -229,6 +309,8 @@ class MemberExports:
         reason: str,
         rows: int,
         export_id: uuid.UUID | None = None,
+        *,
+        fields: list[str] | None = None,
     ) -> None:
         note = f"rows={rows}" + (f"; export={export_id}" if export_id else "")
         repos.audit.add(
@@ -240,16 +322,105 @@ class MemberExports:
                 action=f"{action}_reveal" if reveal else action,
                 target_type=target_type,
                 target_id=target_id,
-                fields=list(PERSONAL_FIELDS) if reveal else [],
+                fields=(fields or list(PERSONAL_FIELDS)) if reveal else [],
                 reason=f"{reason} ({note})" if reason else note,
             )
         )
 
 
+# ---- the archive's sections ----
+
+HIDDEN_TEXT = "（已隐藏）"  # a redacted value: punishment content, hardship details
+AWARD_KINDS = {AwardKind.AWARD: "奖励", AwardKind.PUNISHMENT: "惩处"}
+HARDSHIP_KINDS = {
+    HardshipKind.LIVING: "生活困难", HardshipKind.ILLNESS: "疾病", HardshipKind.DISABILITY: "残疾",
+    HardshipKind.UNEMPLOYMENT: "失业", HardshipKind.DISASTER: "受灾", HardshipKind.OTHER: "其他",
+}  # fmt: skip
+ATTACHMENT_KINDS = {AttachmentKind.PHOTO: "照片", AttachmentKind.SCAN: "扫描件"}
+FLAG_NAMES = {MemberFlag.LOST_CONTACT: "失联", MemberFlag.FLOATING: "流动"}
+EXTENSION_LABELS = {
+    "native_place": "籍贯", "degree": "学位", "school": "毕业院校", "major": "专业",
+    "work_unit": "工作单位", "position": "职务", "professional_title": "职称",
+    "party_post": "党内职务",
+}  # fmt: skip
+# (field, column header) of each record kind, in the order of the national system's tabs.
+FAMILY_COLUMNS = (
+    ("name", "姓名"), ("relation", "称谓"), ("work_unit", "工作单位及职务"),
+    ("political_status", "政治面貌"), ("phone", "联系电话"),
+)  # fmt: skip
+AWARD_COLUMNS = (
+    ("kind", "类别"), ("decided_on", "决定日期"), ("title", "奖惩名称"),
+    ("issuing_body", "批准机关"), ("document_number", "文号"), ("note", "备注"),
+)  # fmt: skip
+TRAVEL_COLUMNS = (
+    ("destination", "前往国家（地区）"), ("departed_on", "出境日期"),
+    ("returned_on", "回国（入境）日期"), ("purpose", "事由"), ("approval", "审批情况"),
+)  # fmt: skip
+HARDSHIP_COLUMNS = (
+    ("kind", "困难类型"), ("since", "开始日期"), ("resolved_on", "解决日期"),
+    ("description", "困难情况"), ("assistance", "帮扶情况"),
+)  # fmt: skip
+STATUS_COLUMNS = ("生效日期", "党籍状态", "原因", "依据文件", "登记人")
+FLAG_COLUMNS = ("类型", "变更", "生效日期", "外出流向", "原因", "登记人")
+ATTACHMENT_COLUMNS = ("类型", "文件名", "文件格式", "大小", "上传完成时间")
+BASELINE_TEXT = "党籍记录起点：登记时的状态"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return f"{value.astimezone(CHINA_TZ):%Y-%m-%d %H:%M}"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _record_cells(
+    kind: RecordKind, view: RecordView, columns: tuple[tuple[str, str], ...],
+    labels: dict[str, dict[Any, str]],
+) -> list[str]:  # fmt: skip
+    """One record's cells as the archive API shows them: masked values as they are, redacted
+    ones marked hidden (the record's kind and dates stay visible)."""
+    hidden = kind.personal(view.values) if view.redacted else frozenset()
+    cells = []
+    for f, _ in columns:
+        value = view.values.get(f)
+        if f in hidden:
+            cells.append(HIDDEN_TEXT)
+        elif f in labels:
+            cells.append(labels[f].get(value, ""))
+        else:
+            cells.append(_text(value))
+    return cells
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+def _table(
+    title: str, kind: RecordKind, views: list[RecordView], columns: tuple[tuple[str, str], ...],
+    *, labels: dict[str, dict[Any, str]] | None = None, note: str = "",
+) -> transfer_files.ArchiveSection:  # fmt: skip
+    return transfer_files.ArchiveSection(
+        title,
+        columns=[header for _, header in columns],
+        records=[_record_cells(kind, v, columns, labels or {}) for v in views],
+        note=note,
+    )
+
+
 def archive_sections(
-    p: Profile, organization_path: str, *, revealed: bool
+    p: Profile, organization_path: str, records: ArchiveRecords, *, revealed: bool
 ) -> list[transfer_files.ArchiveSection]:
-    """The archive as label/value sections: the 16 national items and the organisation."""
+    """The archive as titled sections: the 16 national items and the organisation, then the
+    tabs of the national system (扩展信息, 家庭成员, 奖惩, 出国出境, 困难情况), the 党籍 and
+    失联/流动 histories, tags and the list of attachments (metadata only)."""
     cells = tpl.profile_cells(p, organization_path)
     values = {
         col.key: (v.isoformat() if hasattr(v, "isoformat") else str(v or ""))
@@ -259,22 +430,56 @@ def archive_sections(
     def rows(*keys: str) -> list[tuple[str, str]]:
         return [(tpl.BY_KEY[k].header, values[k]) for k in keys]
 
-    note = "完整信息（已审计）" if revealed else "已脱敏"
+    ext = records.extension.values
+    photo = next(
+        (a.file_name for a in records.attachments if a.id == ext.get("photo_attachment_id")), ""
+    )
+    status_rows = [
+        [_text(r.effective_on), tpl.PARTY_STATUS_LABELS.get(PartyStatus(r.status), ""),
+         r.reason, r.document, r.recorded_by]
+        for r in records.status_changes
+    ] or [  # never changed: the status as registered, from joining
+        [values["joined_on"], values["party_status"], BASELINE_TEXT, "", ""]
+    ]  # fmt: skip
+    flag_rows = [
+        [FLAG_NAMES.get(MemberFlag(r.flag), ""), "标记" if r.active else "解除",
+         _text(r.effective_on), r.destination, r.reason, r.recorded_by]
+        for r in records.flag_changes
+    ]  # fmt: skip
+    attachment_rows = [
+        [ATTACHMENT_KINDS.get(AttachmentKind(a.kind), ""), a.file_name, a.content_type,
+         _size(a.size), _text(a.completed_at)]
+        for a in records.attachments
+    ]  # fmt: skip
+    masked_note = "" if revealed else "联系电话已脱敏"
+    hidden_note = "" if revealed else "惩处内容已隐藏，完整导出可见"
+    hardship_note = "" if revealed else "困难情况与帮扶情况已隐藏，完整导出可见"
+    if revealed:
+        note = "完整信息（已审计）"
+    else:
+        note = "已脱敏：身份证号、电话、住址、家庭成员电话；已隐藏：惩处内容、困难情况"
+    S = transfer_files.ArchiveSection
     return [
-        transfer_files.ArchiveSection(
-            "基本信息",
-            rows("name", "gender", "id_number", "ethnicity", "birth_date", "education"),
-        ),
-        transfer_files.ArchiveSection(
-            "党籍信息",
-            rows("category", "joined_on", "converted_on", "party_status", "organization_path"),
-        ),
-        transfer_files.ArchiveSection(
-            "联系方式", [*rows("job_post", "mobile_phone", "landline", "home_address")]
-        ),
-        transfer_files.ArchiveSection(
-            "失联与流动",
-            rows("lost_contact", "lost_contact_since", "floating", "floating_destination"),
-        ),
-        transfer_files.ArchiveSection("说明", [("个人信息", note)]),
-    ]
+        S("基本信息", rows("name", "gender", "id_number", "ethnicity", "birth_date", "education")),
+        S("党籍信息", rows("category", "joined_on", "converted_on", "party_status",
+                           "organization_path")),
+        S("联系方式", rows("job_post", "mobile_phone", "landline", "home_address")),
+        S("失联与流动", rows("lost_contact", "lost_contact_since", "floating",
+                             "floating_destination")),
+        S("扩展信息", [*((label, str(ext.get(f) or "")) for f, label in EXTENSION_LABELS.items()),
+                       ("照片", photo)]),
+        _table("家庭成员", FAMILY, records.family, FAMILY_COLUMNS,
+               note=masked_note if records.family else ""),
+        _table("奖惩", AWARDS, records.awards, AWARD_COLUMNS, labels={"kind": AWARD_KINDS},
+               note=hidden_note if any(v.redacted for v in records.awards) else ""),
+        _table("出国出境", TRAVELS, records.travels, TRAVEL_COLUMNS),
+        _table("困难情况", HARDSHIPS, records.hardships, HARDSHIP_COLUMNS,
+               labels={"kind": HARDSHIP_KINDS},
+               note=hardship_note if any(v.redacted for v in records.hardships) else ""),
+        S("党籍状态记录", columns=STATUS_COLUMNS, records=status_rows),
+        S("失联与流动记录", columns=FLAG_COLUMNS, records=flag_rows),
+        S("标签", [("标签", "、".join(records.tags) or "无")]),
+        S("附件", columns=ATTACHMENT_COLUMNS, records=attachment_rows,
+          note="仅列出已上传的文件信息，文件本身不随档案导出，请在系统中查看（下载留痕）"),
+        S("说明", [("个人信息", note)]),
+    ]  # fmt: skip

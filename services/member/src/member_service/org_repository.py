@@ -270,7 +270,9 @@ class OrganizationAdminRepository:
 
     async def move_members(
         self, tenant_id: uuid.UUID, from_org: uuid.UUID, to_org: uuid.UUID, actor: str
-    ) -> int:
+    ) -> list[tuple[uuid.UUID, int]]:
+        """One UPDATE moving every direct member of `from_org` (version bumped); returns each
+        moved member's (id, new version), for their history rows and events."""
         stmt = (
             update(Member)
             .where(Member.tenant_id == tenant_id, Member.organization_id == from_org)
@@ -280,8 +282,10 @@ class OrganizationAdminRepository:
                 updated_at=datetime.now(UTC),
                 updated_by=actor,
             )
+            .returning(Member.id, Member.version)
         )
-        return int((await self.session.execute(stmt)).rowcount or 0)  # type: ignore[attr-defined]
+        rows = (await self.session.execute(stmt)).all()
+        return sorted((mid, int(version)) for mid, version in rows)
 
     async def counts_in_subtree(
         self, tenant_id: uuid.UUID, root_path: str, *, status: int, full: int

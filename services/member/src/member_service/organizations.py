@@ -32,9 +32,11 @@ from hongyun_platform.grpc.context import (
 from hongyun_platform.ids import new_id
 from sqlalchemy.exc import IntegrityError
 
-from member_service import org_events
+from member_service import events, org_events
+from member_service.archive_history import FieldHistory
 from member_service.domain import org_health, org_path
 from member_service.domain import rules as r
+from member_service.domain.archive import FieldDiff
 from member_service.domain.committee_terms import (
     Term,
     UnitKind,
@@ -67,6 +69,7 @@ MANAGERS = (ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN, ROLE_SECRETARY)
 MAX_NOTE = 500
 MAX_TERM_YEARS = 10
 HAND_ENTERED = "登记人按任期开始时的规定填写 (term length entered by the recorder)"
+MERGE_HISTORY_SOURCE = "org_merge"  # members' field history: moved by an organisation merge
 
 
 @dataclass(frozen=True)
@@ -274,7 +277,7 @@ class OrganizationAdmin:
         t = transition(
             changes, day=day, actor=caller.user_id, reason=reason, anchors=[currents[target.id]]
         )
-        moved_members = await repo.move_members(tenant_id, source.id, target.id, caller.user_id)
+        moved = await repo.move_members(tenant_id, source.id, target.id, caller.user_id)
         await self._guard_names(
             uow,
             repo.set_path_of_subtree(
@@ -293,10 +296,23 @@ class OrganizationAdmin:
             target_id=target.id,
             source_path=source.path,
             target_path=target.path,
-            moved_members=moved_members,
+            moved_members=len(moved),
             moved_children=[c.id for c in children],
             day=day,
         )
+        # Each moved member's own trail, as if its organisation had been edited: a field-history
+        # row (source org_merge, the merged organisation as the record) and a MemberUpdated with
+        # the new version, so member consumers need not interpret OrganizationsMerged.
+        await FieldHistory.record_bulk(
+            uow.session,
+            caller,
+            tenant_id=tenant_id,
+            member_ids=[mid for mid, _ in moved],
+            source=MERGE_HISTORY_SOURCE,
+            diff=FieldDiff("organization_id", str(source.id), str(target.id)),
+            record_id=source.id,
+        )
+        await events.members_moved(uow.session, tenant_id, moved, organization_id=target.id)
         source_version = next(
             v for v in t.versions if v.state.organization_id == source.id and v.valid_to is None
         )
@@ -309,7 +325,7 @@ class OrganizationAdmin:
         return MergeResult(
             VersionView(source_version, now),
             target_view,
-            moved_members,
+            len(moved),
             len(children),
         )
 

@@ -395,28 +395,63 @@ def rejected_entry(row: ParsedRow) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ArchiveSection:
+    """One part of the archive: label/value lines (基本信息), or a table (家庭成员: `columns`
+    and one row per record in `records`), or both."""
+
     title: str
-    rows: Sequence[tuple[str, str]]  # (label, value)
+    rows: Sequence[tuple[str, str]] = ()  # (label, value)
+    columns: Sequence[str] = ()
+    records: Sequence[Sequence[str]] = ()
+    note: str = ""  # a line under the title (what is hidden, what is left out)
+
+    @property
+    def is_table(self) -> bool:
+        return bool(self.columns)
+
+
+EMPTY_TABLE = "无记录"
+_SHEET_NAME_BAD = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+def _sheet_name(title: str, taken: set[str]) -> str:
+    """Excel's limits: 31 characters, none of []:*?/\\, unique (case-insensitive)."""
+    base = title.translate(_SHEET_NAME_BAD)[:31] or "Sheet"
+    name, n = base, 2
+    while name.lower() in taken:
+        suffix = f"({n})"
+        name, n = base[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(name.lower())
+    return name
 
 
 def archive_xlsx(name: str, sections: Sequence[ArchiveSection], watermark: str) -> bytes:
+    """One sheet per section, each starting with the watermark line and the member's name, and
+    carrying the watermark in its printed header and footer."""
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("党员档案")
-    _set_widths(ws, [18, 60])
-    _watermark(ws, watermark)
-    mark = WriteOnlyCell(ws, watermark)
-    mark.font = _WATERMARK_FONT
-    ws.append([mark])
-    title = WriteOnlyCell(ws, f"党员档案：{name}")
-    title.font = Font(bold=True, size=14)
-    ws.append([title])
+    taken: set[str] = set()
     for section in sections:
-        ws.append([])
-        head = WriteOnlyCell(ws, section.title)
-        head.font = Font(bold=True)
-        ws.append([head])
+        ws = wb.create_sheet(_sheet_name(section.title, taken))
+        width = max(len(section.columns), 2)
+        _set_widths(ws, [18, 60] if not section.is_table else [22] * width)
+        _watermark(ws, watermark)
+        mark = WriteOnlyCell(ws, watermark)
+        mark.font = _WATERMARK_FONT
+        ws.append([mark])
+        title = WriteOnlyCell(ws, f"党员档案：{name} · {section.title}")
+        title.font = Font(bold=True, size=14)
+        ws.append([title])
+        if section.note:
+            ws.append([section.note])
         for label, value in section.rows:
             ws.append([label, _cell(ws, value)])
+        if section.is_table:
+            if section.rows:
+                ws.append([])
+            ws.append(_header_cells(ws, section.columns))
+            for record in section.records:
+                ws.append([_cell(ws, v) for v in record])
+            if not section.records:
+                ws.append([EMPTY_TABLE])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -428,8 +463,9 @@ _CJK_FONT = "STSong-Light"
 def archive_pdf(
     name: str, sections: Sequence[ArchiveSection], watermark: str, *, compress: bool = True
 ) -> bytes:
-    """A4 pages with the sections as label/value lines, a diagonal watermark and a footer line
-    naming the exporter on every page. Chinese text uses reportlab's built-in CID font."""
+    """A4 pages with one titled section each: label/value lines, and a table's records as
+    numbered blocks of column/value lines (long text wraps); a diagonal watermark and a footer
+    line naming the exporter on every page. Chinese text uses reportlab's built-in CID font."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -444,6 +480,7 @@ def archive_pdf(
     width, height = A4
     margin = 56
     page = [1]
+    y = height - margin
 
     def decorate() -> None:
         c.saveState()
@@ -461,35 +498,57 @@ def archive_pdf(
         c.drawRightString(width - margin, 30, f"第 {page[0]} 页")
         c.restoreState()
 
-    def new_page() -> float:
-        c.showPage()
-        page[0] += 1
-        decorate()
-        return height - margin
+    def room(needed: float) -> None:
+        """A new page when fewer than `needed` points are left above the footer."""
+        nonlocal y
+        if y - needed < margin + 20:
+            c.showPage()
+            page[0] += 1
+            decorate()
+            y = height - margin
+        c.setFont(_CJK_FONT, 10.5)
+
+    def line(label: str, value: str, indent: float = 0) -> None:
+        nonlocal y
+        lines = _wrap(value or "—", 38 - int(indent // 10))
+        room(16 * len(lines))
+        c.drawString(margin + indent, y, label)
+        for text in lines:
+            c.drawString(margin + 110 + indent, y, text)
+            y -= 16
+
+    def paragraph(text: str) -> None:
+        nonlocal y
+        for part in _wrap(text, 46):
+            room(16)
+            c.drawString(margin, y, part)
+            y -= 16
 
     decorate()
-    y = height - margin
     c.setFont(_CJK_FONT, 18)
     c.drawString(margin, y, f"党员档案：{name}")
     y -= 34
     for section in sections:
-        if y < margin + 60:
-            y = new_page()
+        room(60)
         c.setFont(_CJK_FONT, 13)
         c.drawString(margin, y, section.title)
         y -= 6
         c.line(margin, y, width - margin, y)
         y -= 18
         c.setFont(_CJK_FONT, 10.5)
+        if section.note:
+            paragraph(section.note)
         for label, value in section.rows:
-            lines = _wrap(value or "—", 38)
-            if y - 16 * len(lines) < margin + 20:
-                y = new_page()
-                c.setFont(_CJK_FONT, 10.5)
-            c.drawString(margin, y, label)
-            for line in lines:
-                c.drawString(margin + 110, y, line)
-                y -= 16
+            line(label, value)
+        if section.is_table and not section.records:
+            paragraph(EMPTY_TABLE)
+        for i, record in enumerate(section.records, start=1):
+            room(16 * (len(section.columns) + 1))
+            c.drawString(margin, y, f"（{i}）")
+            y -= 16
+            for label, value in zip(section.columns, record, strict=False):
+                line(label, value, indent=12)
+            y -= 4
         y -= 10
     c.showPage()
     c.save()

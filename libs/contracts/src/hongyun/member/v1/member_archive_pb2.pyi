@@ -2190,7 +2190,8 @@ class FieldChange(_message.Message):
     source: _builtins.str
     """member, extension, family_member, award, travel,"""
     record_id: _builtins.str
-    """hardship, tag, status, flag, attachment
+    """hardship, tag, status, flag, attachment,
+    org_merge
     the sub-record changed, when there is one
     """
     field: _builtins.str
