@@ -181,6 +181,7 @@ def test_values_validate_against_the_schema_with_jsonschema(values, schema):
     assert errors(lambda v: v["services"]["member"].pop("port"))
     assert errors(lambda v: v["config"].update(fieldAlgorithm="XOR"))
     assert errors(lambda v: v["secret"]["stringData"].update(database_url="x"))
+    assert errors(lambda v: v["migrations"].update(reindexSearch="yes"))
 
 
 # --- services ------------------------------------------------------------------------------------
@@ -295,6 +296,28 @@ def test_migrations_run_in_a_pre_install_pre_upgrade_hook_job(values):
     ]
     for step in steps:
         assert step["service"] in values["services"], step
+
+
+def test_the_search_reindex_is_an_opt_in_last_step_of_the_hook_job(values, schema):
+    """ADR 0008: `hongyun-member reindex-search` after the migrations when
+    migrations.reindexSearch is true; off by default (a first run rewrites every member)."""
+    assert values["migrations"]["reindexSearch"] is False
+    assert schema["properties"]["migrations"]["properties"]["reindexSearch"]["type"] == "boolean"
+    assert not any("reindex-search" in step["command"] for step in values["migrations"]["steps"])
+    job = re.sub(
+        r"\{\{-?\s*/\*.*?\*/\s*-?\}\}",
+        "",
+        (TEMPLATES / "migrations-job.yaml").read_text(encoding="utf-8"),
+        flags=re.S,
+    )
+    guarded = re.search(
+        r"\{\{-? if \.Values\.migrations\.reindexSearch \}\}(.*?)\{\{-? end \}\}", job, re.S
+    )
+    assert guarded, "the reindex step must depend on migrations.reindexSearch"
+    assert '(list "hongyun-member" "reindex-search")' in guarded.group(1)
+    assert "append $steps" in guarded.group(1)  # after the configured steps, not before
+    assert "reindex-search" not in job.replace(guarded.group(1), "")
+    assert "hongyun-member" in console_scripts()
 
 
 def test_no_service_migrates_at_start_up(values):
@@ -446,3 +469,73 @@ def test_chart_renders_to_hardened_manifests_with_the_helm_sdk(values):
         p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in rule["from"]
     ] == ["gateway"]
     assert set(by_kind["NetworkPolicy"]) == {"hy-hongyun-member"}
+
+
+def _rendered_job(helm: Any, values: dict[str, Any] | None) -> dict[str, Any]:
+    rendered = helm.Chart.load(str(CHART)).render(
+        values, name="hy", namespace="party", is_upgrade=True
+    )
+    jobs = [
+        doc
+        for path, text in rendered.items()
+        if not path.endswith("NOTES.txt")
+        for doc in yaml.safe_load_all(text)
+        if doc and doc["kind"] == "Job"
+    ]
+    (job,) = jobs
+    return job
+
+
+def _steps(job: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    pod = job["spec"]["template"]["spec"]
+    return [(c["name"], c["command"]) for c in pod.get("initContainers", []) + pod["containers"]]
+
+
+MIGRATION_STEPS = [
+    ("member-migrate", ["hongyun-member", "migrate"]),
+    ("gateway-migrate", ["hongyun-gateway", "migrate"]),
+    ("member-provision-streams", ["hongyun-member", "provision-streams"]),
+]
+
+
+def test_rendered_hook_job_reindexes_search_only_when_asked(values):
+    helm = pytest.importorskip(
+        "helm_python", reason="helm-python-sdk is not installed (no helm binary is needed with it)"
+    )
+    # Off (the default, and said explicitly): the Job is exactly the migration steps.
+    for off in (None, {"migrations": {"reindexSearch": False}}):
+        job = _rendered_job(helm, off)
+        assert _steps(job) == MIGRATION_STEPS
+        assert job["spec"]["template"]["spec"]["containers"][0]["name"] == (
+            "member-provision-streams"
+        )
+
+    # On: one more step, last (the Job's container; the migrations become init containers,
+    # so it starts only after every schema is migrated), in the member image.
+    job = _rendered_job(helm, {"migrations": {"reindexSearch": True}})
+    assert _steps(job) == [
+        *MIGRATION_STEPS,
+        ("member-reindex-search", ["hongyun-member", "reindex-search"]),
+    ]
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    pod = job["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod["initContainers"]] == [name for name, _ in MIGRATION_STEPS]
+    (reindex,) = pod["containers"]
+    migrate = pod["initContainers"][0]
+    # Same image, Secrets and settings as the member's migrate step: it needs the runtime
+    # database URL, HONGYUN_FIELD_KEYS and HONGYUN_BLIND_INDEX_KEY (from the Secret).
+    assert reindex["image"] == migrate["image"]
+    assert reindex["envFrom"] == migrate["envFrom"]
+    assert reindex["env"] == migrate["env"]
+    assert reindex["securityContext"]["readOnlyRootFilesystem"] is True
+    assert reindex["securityContext"]["capabilities"]["drop"] == ["ALL"]
+
+    # With a real installation's values (migration Secret, pinned image) as well.
+    job = _rendered_job(helm, merged(ci_values(values), {"migrations": {"reindexSearch": True}}))
+    assert _steps(job)[-1] == ("member-reindex-search", ["hongyun-member", "reindex-search"])
+    assert _steps(job)[:-1] == [
+        (s["name"], s["command"]) for s in ci_values(values)["migrations"]["steps"]
+    ]
+    assert {"secretRef": {"name": "hongyun-migrator"}} in job["spec"]["template"]["spec"][
+        "containers"
+    ][0]["envFrom"]

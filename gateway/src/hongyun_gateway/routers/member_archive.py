@@ -7,14 +7,19 @@ reason=…`` shows them in full to tenant admins and secretaries and writes an a
 A member outside your tenant or data scope is 404, as are records of another member.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: the sub-record routes are built in a loop, and
+# FastAPI reads their annotations (which name each record's own schemas) as objects.
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import grpc
 from fastapi import APIRouter, Depends, Header, Query, Response, status
+from google.protobuf.message import Message
 from hongyun.member.v1 import member_archive_pb2 as apb
+from pydantic import BaseModel
 
 from hongyun_gateway import enums
 from hongyun_gateway.auth import TenantCaller
@@ -125,298 +130,175 @@ async def put_extension(
     return s.ExtensionRead.from_proto(resp.extension)
 
 
-# ---- family members, awards, travels, hardships (one pattern) ----
+# ---- family members, awards and punishments, travel abroad, hardship (one pattern) ----
+#
+# The four sub-records of ADR 0009 share one REST shape, built from the table below:
+#   GET    /api/v1/members/{member_id}/<path>              list (paged; reveal where sensitive)
+#   POST   /api/v1/members/{member_id}/<path>              create → 201 + Location
+#   PATCH  /api/v1/members/{member_id}/<path>/{record_id}  merge-patch (fields present change)
+#   DELETE /api/v1/members/{member_id}/<path>/{record_id}  → 204
 
 
-@router.get(
-    "/family-members",
-    response_model=s.FamilyMemberPage,
-    summary="家庭成员列表 List family members (phones masked unless revealed)",
-    responses=_READ,
-)
-async def list_family_members(
-    member_id: uuid.UUID,
-    caller: TenantCaller,
-    members: Members,
-    response: Response,
-    page: Annotated[PageParams, Depends(page_params)],
-    reveal: Reveal = False,
-    reason: Reason = None,
-) -> s.FamilyMemberPage:
-    why = _reveal_reason(reveal, reason)
-    resp = await _rpc(members, caller, "ListFamilyMembers", apb.ListFamilyMembersRequest(
-        member_id=str(member_id), page_size=page.limit, page_token=page.page_token,
-        reveal=reveal, reveal_reason=why))  # fmt: skip
-    _private(response)
-    return s.FamilyMemberPage(
-        items=[s.FamilyMemberRead.from_proto(f) for f in resp.family_members],
-        next_cursor=encode_cursor(resp.next_page_token),
-    )
+@dataclass(frozen=True)
+class _ListQuery:
+    """A sub-record list's query string: the page, and reveal/reason where the list has them."""
+
+    page: PageParams
+    reveal: bool | None = None  # None: this list has no reveal
+    reason: str | None = None
+    filters: dict[str, Any] = field(default_factory=dict)  # further fields of the list request
 
 
-@router.post(
-    "/family-members",
-    status_code=status.HTTP_201_CREATED,
-    response_model=s.FamilyMemberRead,
-    summary="新增家庭成员 Add a family member",
-    responses=_WRITE,
-)
-async def create_family_member(
-    member_id: uuid.UUID, body: s.FamilyMemberCreate, caller: TenantCaller, members: Members,
-    response: Response,
-) -> s.FamilyMemberRead:  # fmt: skip
-    resp = await _rpc(members, caller, "CreateFamilyMember", body.to_proto(member_id))
-    response.headers["Location"] = (
-        f"/api/v1/members/{member_id}/family-members/{resp.family_member.id}"
-    )
-    _private(response)
-    return s.FamilyMemberRead.from_proto(resp.family_member)
+# The page is a sub-dependency of each of these, so the query parameters (in OpenAPI, and their
+# validation errors) come in the order they had when they were the route's own parameters.
+def _paged(page: Annotated[PageParams, Depends(page_params)]) -> _ListQuery:
+    return _ListQuery(page)
 
 
-@router.patch(
-    "/family-members/{record_id}",
-    response_model=s.FamilyMemberRead,
-    summary="修改家庭成员 Update a family member (fields present change; null clears)",
-    responses=_WRITE,
-)
-async def update_family_member(
-    member_id: uuid.UUID, record_id: uuid.UUID, body: s.FamilyMemberUpdate,
-    caller: TenantCaller, members: Members, response: Response,
-) -> s.FamilyMemberRead:  # fmt: skip
-    _nonempty(body)
-    resp = await _rpc(members, caller, "UpdateFamilyMember", body.to_proto(member_id, record_id))
-    _private(response)
-    return s.FamilyMemberRead.from_proto(resp.family_member)
+def _paged_reveal(
+    page: Annotated[PageParams, Depends(page_params)], reveal: Reveal = False, reason: Reason = None
+) -> _ListQuery:
+    return _ListQuery(page, reveal, reason)
 
 
-@router.delete(
-    "/family-members/{record_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="删除家庭成员 Delete a family member",
-    responses=_READ,
-)
-async def delete_family_member(
-    member_id: uuid.UUID, record_id: uuid.UUID, caller: TenantCaller, members: Members
-) -> Response:
-    await _rpc(members, caller, "DeleteFamilyMember", apb.DeleteFamilyMemberRequest(
-        member_id=str(member_id), id=str(record_id)))  # fmt: skip
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.get(
-    "/awards",
-    response_model=s.AwardPage,
-    summary="奖惩列表 List awards and punishments (punishments redacted unless revealed)",
-    responses=_READ,
-)
-async def list_awards(
-    member_id: uuid.UUID,
-    caller: TenantCaller,
-    members: Members,
-    response: Response,
+def _paged_reveal_awards(
     page: Annotated[PageParams, Depends(page_params)],
     kind: Annotated[s.AwardKind | None, Query(description="award 奖励 | punishment 惩处")] = None,
     reveal: Reveal = False,
     reason: Reason = None,
-) -> s.AwardPage:
-    why = _reveal_reason(reveal, reason)
-    resp = await _rpc(members, caller, "ListAwards", apb.ListAwardsRequest(
-        member_id=str(member_id), page_size=page.limit, page_token=page.page_token,
-        kind=s.to_proto(kind), reveal=reveal, reveal_reason=why))  # fmt: skip
-    _private(response)
-    return s.AwardPage(
-        items=[s.AwardRead.from_proto(a) for a in resp.awards],
-        next_cursor=encode_cursor(resp.next_page_token),
-    )
+) -> _ListQuery:
+    return _ListQuery(page, reveal, reason, {"kind": s.to_proto(kind)})
 
 
-@router.post(
-    "/awards",
-    status_code=status.HTTP_201_CREATED,
-    response_model=s.AwardRead,
-    summary="新增奖惩 Add an award or a punishment",
-    responses=_WRITE,
-)
-async def create_award(
-    member_id: uuid.UUID, body: s.AwardCreate, caller: TenantCaller, members: Members,
-    response: Response,
-) -> s.AwardRead:  # fmt: skip
-    resp = await _rpc(members, caller, "CreateAward", body.to_proto(member_id))
-    response.headers["Location"] = f"/api/v1/members/{member_id}/awards/{resp.award.id}"
-    _private(response)
-    return s.AwardRead.from_proto(resp.award)
+@dataclass(frozen=True)
+class _SubRecord:
+    path: str  # under /api/v1/members/{member_id}; one record at <path>/{record_id}
+    item: str  # proto field of one record; routes create_<item>, update_<item>, delete_<item>
+    items: str  # proto field of a page; route list_<items>
+    create: type[BaseModel]  # its to_proto() builds the Create…Request
+    update: type[BaseModel]  # its to_proto() builds the Update…Request (with the update mask)
+    read: type[BaseModel]  # from_proto() maps one proto record
+    page: type[BaseModel]
+    list_request: type[Message]
+    delete_request: type[Message]
+    list_query: Callable[..., _ListQuery]
+    summaries: tuple[str, str, str, str]  # list, create, update, delete
 
 
-@router.patch(
-    "/awards/{record_id}",
-    response_model=s.AwardRead,
-    summary="修改奖惩 Update an award or a punishment",
-    responses=_WRITE,
-)
-async def update_award(
-    member_id: uuid.UUID, record_id: uuid.UUID, body: s.AwardUpdate, caller: TenantCaller,
-    members: Members, response: Response,
-) -> s.AwardRead:  # fmt: skip
-    _nonempty(body)
-    resp = await _rpc(members, caller, "UpdateAward", body.to_proto(member_id, record_id))
-    _private(response)
-    return s.AwardRead.from_proto(resp.award)
+_SUB_RECORDS = (
+    _SubRecord(
+        "/family-members", "family_member", "family_members",
+        s.FamilyMemberCreate, s.FamilyMemberUpdate, s.FamilyMemberRead, s.FamilyMemberPage,
+        apb.ListFamilyMembersRequest, apb.DeleteFamilyMemberRequest, _paged_reveal,
+        ("家庭成员列表 List family members (phones masked unless revealed)",
+         "新增家庭成员 Add a family member",
+         "修改家庭成员 Update a family member (fields present change; null clears)",
+         "删除家庭成员 Delete a family member"),
+    ),
+    _SubRecord(
+        "/awards", "award", "awards",
+        s.AwardCreate, s.AwardUpdate, s.AwardRead, s.AwardPage,
+        apb.ListAwardsRequest, apb.DeleteAwardRequest, _paged_reveal_awards,
+        ("奖惩列表 List awards and punishments (punishments redacted unless revealed)",
+         "新增奖惩 Add an award or a punishment",
+         "修改奖惩 Update an award or a punishment",
+         "删除奖惩 Delete an award or a punishment"),
+    ),
+    _SubRecord(
+        "/travels", "travel", "travels",
+        s.TravelCreate, s.TravelUpdate, s.TravelRead, s.TravelPage,
+        apb.ListTravelsRequest, apb.DeleteTravelRequest, _paged,
+        ("出国出境记录 List travel abroad",
+         "新增出国出境记录 Add a travel abroad",
+         "修改出国出境记录 Update a travel abroad",
+         "删除出国出境记录 Delete a travel abroad"),
+    ),
+    _SubRecord(
+        "/hardships", "hardship", "hardships",
+        s.HardshipCreate, s.HardshipUpdate, s.HardshipRead, s.HardshipPage,
+        apb.ListHardshipsRequest, apb.DeleteHardshipRequest, _paged_reveal,
+        ("困难情况 List hardship (details redacted unless revealed)",
+         "新增困难情况 Add a hardship",
+         "修改困难情况 Update a hardship",
+         "删除困难情况 Delete a hardship"),
+    ),
+)  # fmt: skip
 
 
-@router.delete(
-    "/awards/{record_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="删除奖惩 Delete an award or a punishment",
-    responses=_READ,
-)
-async def delete_award(
-    member_id: uuid.UUID, record_id: uuid.UUID, caller: TenantCaller, members: Members
-) -> Response:
-    await _rpc(members, caller, "DeleteAward", apb.DeleteAwardRequest(
-        member_id=str(member_id), id=str(record_id)))  # fmt: skip
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+async def _send(members: Members, caller: Any, req: Message) -> Any:
+    """The archive RPC that takes ``req`` (every RPC Foo takes a FooRequest)."""
+    return await members.archive(caller, req.DESCRIPTOR.name.removesuffix("Request"), req)
 
 
-@router.get(
-    "/travels",
-    response_model=s.TravelPage,
-    summary="出国出境记录 List travel abroad",
-    responses=_READ,
-)
-async def list_travels(
-    member_id: uuid.UUID,
-    caller: TenantCaller,
-    members: Members,
-    response: Response,
-    page: Annotated[PageParams, Depends(page_params)],
-) -> s.TravelPage:
-    resp = await _rpc(members, caller, "ListTravels", apb.ListTravelsRequest(
-        member_id=str(member_id), page_size=page.limit, page_token=page.page_token))  # fmt: skip
-    _private(response)
-    return s.TravelPage(
-        items=[s.TravelRead.from_proto(t) for t in resp.travels],
-        next_cursor=encode_cursor(resp.next_page_token),
-    )
+def _add_sub_record_routes(r: _SubRecord) -> None:
+    # No docstrings on these handlers: FastAPI would publish them as operation descriptions.
+    list_summary, create_summary, update_summary, delete_summary = r.summaries
+    one = f"{r.path}/{{record_id}}"
+
+    @router.get(
+        r.path, name=f"list_{r.items}", response_model=r.page, summary=list_summary,
+        responses=_READ,
+    )  # fmt: skip
+    async def list_records(
+        member_id: uuid.UUID,
+        caller: TenantCaller,
+        members: Members,
+        response: Response,
+        query: Annotated[_ListQuery, Depends(r.list_query)],
+    ) -> Any:
+        fields = dict(query.filters)
+        if query.reveal is not None:
+            why = _reveal_reason(query.reveal, query.reason)
+            fields.update(reveal=query.reveal, reveal_reason=why)
+        resp = await _send(members, caller, r.list_request(
+            member_id=str(member_id), page_size=query.page.limit,
+            page_token=query.page.page_token, **fields))  # fmt: skip
+        _private(response)
+        return r.page(
+            items=[r.read.from_proto(x) for x in getattr(resp, r.items)],
+            next_cursor=encode_cursor(resp.next_page_token),
+        )
+
+    @router.post(
+        r.path, name=f"create_{r.item}", status_code=status.HTTP_201_CREATED,
+        response_model=r.read, summary=create_summary, responses=_WRITE,
+    )  # fmt: skip
+    async def create_record(
+        member_id: uuid.UUID, body: r.create, caller: TenantCaller, members: Members,
+        response: Response,
+    ) -> Any:  # fmt: skip
+        resp = await _send(members, caller, body.to_proto(member_id))
+        record = getattr(resp, r.item)
+        response.headers["Location"] = f"/api/v1/members/{member_id}{r.path}/{record.id}"
+        _private(response)
+        return r.read.from_proto(record)
+
+    @router.patch(
+        one, name=f"update_{r.item}", response_model=r.read, summary=update_summary,
+        responses=_WRITE,
+    )  # fmt: skip
+    async def update_record(
+        member_id: uuid.UUID, record_id: uuid.UUID, body: r.update, caller: TenantCaller,
+        members: Members, response: Response,
+    ) -> Any:  # fmt: skip
+        _nonempty(body)
+        resp = await _send(members, caller, body.to_proto(member_id, record_id))
+        _private(response)
+        return r.read.from_proto(getattr(resp, r.item))
+
+    @router.delete(
+        one, name=f"delete_{r.item}", status_code=status.HTTP_204_NO_CONTENT,
+        summary=delete_summary, responses=_READ,
+    )  # fmt: skip
+    async def delete_record(
+        member_id: uuid.UUID, record_id: uuid.UUID, caller: TenantCaller, members: Members
+    ) -> Response:
+        await _send(members, caller, r.delete_request(member_id=str(member_id), id=str(record_id)))
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post(
-    "/travels",
-    status_code=status.HTTP_201_CREATED,
-    response_model=s.TravelRead,
-    summary="新增出国出境记录 Add a travel abroad",
-    responses=_WRITE,
-)
-async def create_travel(
-    member_id: uuid.UUID, body: s.TravelCreate, caller: TenantCaller, members: Members,
-    response: Response,
-) -> s.TravelRead:  # fmt: skip
-    resp = await _rpc(members, caller, "CreateTravel", body.to_proto(member_id))
-    response.headers["Location"] = f"/api/v1/members/{member_id}/travels/{resp.travel.id}"
-    _private(response)
-    return s.TravelRead.from_proto(resp.travel)
-
-
-@router.patch(
-    "/travels/{record_id}",
-    response_model=s.TravelRead,
-    summary="修改出国出境记录 Update a travel abroad",
-    responses=_WRITE,
-)
-async def update_travel(
-    member_id: uuid.UUID, record_id: uuid.UUID, body: s.TravelUpdate, caller: TenantCaller,
-    members: Members, response: Response,
-) -> s.TravelRead:  # fmt: skip
-    _nonempty(body)
-    resp = await _rpc(members, caller, "UpdateTravel", body.to_proto(member_id, record_id))
-    _private(response)
-    return s.TravelRead.from_proto(resp.travel)
-
-
-@router.delete(
-    "/travels/{record_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="删除出国出境记录 Delete a travel abroad",
-    responses=_READ,
-)
-async def delete_travel(
-    member_id: uuid.UUID, record_id: uuid.UUID, caller: TenantCaller, members: Members
-) -> Response:
-    await _rpc(members, caller, "DeleteTravel", apb.DeleteTravelRequest(
-        member_id=str(member_id), id=str(record_id)))  # fmt: skip
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.get(
-    "/hardships",
-    response_model=s.HardshipPage,
-    summary="困难情况 List hardship (details redacted unless revealed)",
-    responses=_READ,
-)
-async def list_hardships(
-    member_id: uuid.UUID,
-    caller: TenantCaller,
-    members: Members,
-    response: Response,
-    page: Annotated[PageParams, Depends(page_params)],
-    reveal: Reveal = False,
-    reason: Reason = None,
-) -> s.HardshipPage:
-    why = _reveal_reason(reveal, reason)
-    resp = await _rpc(members, caller, "ListHardships", apb.ListHardshipsRequest(
-        member_id=str(member_id), page_size=page.limit, page_token=page.page_token,
-        reveal=reveal, reveal_reason=why))  # fmt: skip
-    _private(response)
-    return s.HardshipPage(
-        items=[s.HardshipRead.from_proto(h) for h in resp.hardships],
-        next_cursor=encode_cursor(resp.next_page_token),
-    )
-
-
-@router.post(
-    "/hardships",
-    status_code=status.HTTP_201_CREATED,
-    response_model=s.HardshipRead,
-    summary="新增困难情况 Add a hardship",
-    responses=_WRITE,
-)
-async def create_hardship(
-    member_id: uuid.UUID, body: s.HardshipCreate, caller: TenantCaller, members: Members,
-    response: Response,
-) -> s.HardshipRead:  # fmt: skip
-    resp = await _rpc(members, caller, "CreateHardship", body.to_proto(member_id))
-    response.headers["Location"] = f"/api/v1/members/{member_id}/hardships/{resp.hardship.id}"
-    _private(response)
-    return s.HardshipRead.from_proto(resp.hardship)
-
-
-@router.patch(
-    "/hardships/{record_id}",
-    response_model=s.HardshipRead,
-    summary="修改困难情况 Update a hardship",
-    responses=_WRITE,
-)
-async def update_hardship(
-    member_id: uuid.UUID, record_id: uuid.UUID, body: s.HardshipUpdate, caller: TenantCaller,
-    members: Members, response: Response,
-) -> s.HardshipRead:  # fmt: skip
-    _nonempty(body)
-    resp = await _rpc(members, caller, "UpdateHardship", body.to_proto(member_id, record_id))
-    _private(response)
-    return s.HardshipRead.from_proto(resp.hardship)
-
-
-@router.delete(
-    "/hardships/{record_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="删除困难情况 Delete a hardship",
-    responses=_READ,
-)
-async def delete_hardship(
-    member_id: uuid.UUID, record_id: uuid.UUID, caller: TenantCaller, members: Members
-) -> Response:
-    await _rpc(members, caller, "DeleteHardship", apb.DeleteHardshipRequest(
-        member_id=str(member_id), id=str(record_id)))  # fmt: skip
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+for _spec in _SUB_RECORDS:
+    _add_sub_record_routes(_spec)
 
 
 def _nonempty(body: Any) -> None:

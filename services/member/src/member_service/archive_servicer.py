@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from hongyun.member.v1 import member_archive_pb2 as pb
 from hongyun.member.v1 import member_archive_pb2_grpc
@@ -11,18 +13,99 @@ from hongyun_platform.db import Database
 from hongyun_platform.grpc.context import ROLE_PLATFORM_ADMIN, CallerContext, current_caller
 
 from member_service import archive_mappers as m
-from member_service.archive import AWARDS, FAMILY, HARDSHIPS, TRAVELS, MemberArchive
+from member_service.archive import (
+    AWARDS,
+    FAMILY,
+    HARDSHIPS,
+    TRAVELS,
+    MemberArchive,
+    RecordKind,
+    RecordView,
+)
 from member_service.domain.archive import (
-    AWARD_FIELDS,
     EXTENSION_FIELDS,
-    FAMILY_FIELDS,
-    HARDSHIP_FIELDS,
-    TRAVEL_FIELDS,
     AttachmentSpec,
     FlagChangeInput,
     MemberFlag,
 )
 from member_service.domain.profile import parse_date
+
+# ---- the sub-records: one table entry each, one generic set of RPCs (docs/adr/0009) ----
+
+
+@dataclass(frozen=True)
+class _SubRecord:
+    """A sub-record on the wire. Its RPCs are List<rpc>s, Create<rpc>, Update<rpc> and
+    Delete<rpc>, each taking <RPC>Request and answering <RPC>Response."""
+
+    kind: RecordKind  # fields, validation, encryption, masking, history: archive.py
+    rpc: str
+    item: str  # the record's field in the Create/Update requests and responses
+    items: str  # the page's field in the List response
+    to_pb: Callable[[RecordView], Any]
+    reveal: bool = False  # the List request has reveal / reveal_reason (audited)
+    award_kind: bool = False  # the List request filters by kind
+
+
+_FAMILY = _SubRecord(
+    FAMILY, "FamilyMember", "family_member", "family_members", m.family_member_to_pb, reveal=True
+)
+_AWARDS = _SubRecord(
+    AWARDS, "Award", "award", "awards", m.award_to_pb, reveal=True, award_kind=True
+)
+_TRAVELS = _SubRecord(TRAVELS, "Travel", "travel", "travels", m.travel_to_pb)
+_HARDSHIPS = _SubRecord(
+    HARDSHIPS, "Hardship", "hardship", "hardships", m.hardship_to_pb, reveal=True
+)
+
+
+def _rpcs(r: _SubRecord) -> tuple[Callable[..., Any], ...]:
+    """List, Create, Update and Delete of one sub-record, as servicer methods, in that order."""
+    # looked up now, so a name that does not match the proto fails at import
+    list_response = getattr(pb, f"List{r.rpc}sResponse")
+    create_response = getattr(pb, f"Create{r.rpc}Response")
+    update_response = getattr(pb, f"Update{r.rpc}Response")
+    delete_response = getattr(pb, f"Delete{r.rpc}Response")
+
+    async def list_records(self: MemberArchiveServicer, request: Any, context: Any) -> Any:
+        caller = current_caller()
+        options: dict[str, Any] = {}
+        if r.reveal:
+            options.update(reveal=request.reveal, reason=request.reveal_reason)
+        if r.award_kind:
+            options.update(award_kind=request.kind)
+        # a reveal writes its audit entry
+        async with self._uow(caller, writes=options.get("reveal", False)) as uow:
+            views, token = await self.archive.list_records(
+                r.kind, uow, caller, request.member_id, page_size=request.page_size,
+                page_token=request.page_token, **options,
+            )  # fmt: skip
+        return list_response(**{r.items: [r.to_pb(v) for v in views]}, next_page_token=token)
+
+    async def create_record(self: MemberArchiveServicer, request: Any, context: Any) -> Any:
+        caller = current_caller()
+        values = m.values_from_pb(getattr(request, r.item), r.kind.fields)
+        async with self._uow(caller) as uow:
+            view = await self.archive.create_record(r.kind, uow, caller, request.member_id, values)
+        return create_response(**{r.item: r.to_pb(view)})
+
+    async def update_record(self: MemberArchiveServicer, request: Any, context: Any) -> Any:
+        caller = current_caller()
+        values = m.values_from_pb(getattr(request, r.item), r.kind.fields)
+        async with self._uow(caller) as uow:
+            view = await self.archive.update_record(
+                r.kind, uow, caller, request.member_id, request.id, values,
+                list(request.update_mask),
+            )  # fmt: skip
+        return update_response(**{r.item: r.to_pb(view)})
+
+    async def delete_record(self: MemberArchiveServicer, request: Any, context: Any) -> Any:
+        caller = current_caller()
+        async with self._uow(caller) as uow:
+            await self.archive.delete_record(r.kind, uow, caller, request.member_id, request.id)
+        return delete_response()
+
+    return list_records, create_record, update_record, delete_record
 
 
 class MemberArchiveServicer(member_archive_pb2_grpc.MemberArchiveServiceServicer):
@@ -59,154 +142,13 @@ class MemberArchiveServicer(member_archive_pb2_grpc.MemberArchiveServiceServicer
             )
         return pb.UpdateMemberExtensionResponse(extension=m.extension_to_pb(view))
 
-    # ---- family members ----
+    # ---- family members, awards and punishments, travel abroad, hardship ----
+    # The same four RPCs for each (the _SubRecord entries and _rpcs at the top of this file).
 
-    async def ListFamilyMembers(self, request: pb.ListFamilyMembersRequest, context):
-        caller = current_caller()
-        async with self._uow(caller, writes=request.reveal) as uow:
-            views, token = await self.archive.list_records(
-                FAMILY, uow, caller, request.member_id, page_size=request.page_size,
-                page_token=request.page_token, reveal=request.reveal,
-                reason=request.reveal_reason,
-            )  # fmt: skip
-        return pb.ListFamilyMembersResponse(
-            family_members=[m.family_member_to_pb(v) for v in views], next_page_token=token
-        )
-
-    async def CreateFamilyMember(self, request: pb.CreateFamilyMemberRequest, context):
-        caller = current_caller()
-        values = m.values_from_pb(request.family_member, FAMILY_FIELDS)
-        async with self._uow(caller) as uow:
-            view = await self.archive.create_record(FAMILY, uow, caller, request.member_id, values)
-        return pb.CreateFamilyMemberResponse(family_member=m.family_member_to_pb(view))
-
-    async def UpdateFamilyMember(self, request: pb.UpdateFamilyMemberRequest, context):
-        caller = current_caller()
-        values = m.values_from_pb(request.family_member, FAMILY_FIELDS)
-        async with self._uow(caller) as uow:
-            view = await self.archive.update_record(
-                FAMILY, uow, caller, request.member_id, request.id, values,
-                list(request.update_mask),
-            )  # fmt: skip
-        return pb.UpdateFamilyMemberResponse(family_member=m.family_member_to_pb(view))
-
-    async def DeleteFamilyMember(self, request: pb.DeleteFamilyMemberRequest, context):
-        caller = current_caller()
-        async with self._uow(caller) as uow:
-            await self.archive.delete_record(FAMILY, uow, caller, request.member_id, request.id)
-        return pb.DeleteFamilyMemberResponse()
-
-    # ---- awards and punishments ----
-
-    async def ListAwards(self, request: pb.ListAwardsRequest, context):
-        caller = current_caller()
-        async with self._uow(caller, writes=request.reveal) as uow:
-            views, token = await self.archive.list_records(
-                AWARDS, uow, caller, request.member_id, page_size=request.page_size,
-                page_token=request.page_token, reveal=request.reveal,
-                reason=request.reveal_reason, award_kind=request.kind,
-            )  # fmt: skip
-        return pb.ListAwardsResponse(
-            awards=[m.award_to_pb(v) for v in views], next_page_token=token
-        )
-
-    async def CreateAward(self, request: pb.CreateAwardRequest, context):
-        caller = current_caller()
-        values = m.values_from_pb(request.award, AWARD_FIELDS)
-        async with self._uow(caller) as uow:
-            view = await self.archive.create_record(AWARDS, uow, caller, request.member_id, values)
-        return pb.CreateAwardResponse(award=m.award_to_pb(view))
-
-    async def UpdateAward(self, request: pb.UpdateAwardRequest, context):
-        caller = current_caller()
-        values = m.values_from_pb(request.award, AWARD_FIELDS)
-        async with self._uow(caller) as uow:
-            view = await self.archive.update_record(
-                AWARDS, uow, caller, request.member_id, request.id, values,
-                list(request.update_mask),
-            )  # fmt: skip
-        return pb.UpdateAwardResponse(award=m.award_to_pb(view))
-
-    async def DeleteAward(self, request: pb.DeleteAwardRequest, context):
-        caller = current_caller()
-        async with self._uow(caller) as uow:
-            await self.archive.delete_record(AWARDS, uow, caller, request.member_id, request.id)
-        return pb.DeleteAwardResponse()
-
-    # ---- travel abroad ----
-
-    async def ListTravels(self, request: pb.ListTravelsRequest, context):
-        caller = current_caller()
-        async with self._uow(caller, writes=False) as uow:
-            views, token = await self.archive.list_records(
-                TRAVELS, uow, caller, request.member_id, page_size=request.page_size,
-                page_token=request.page_token,
-            )  # fmt: skip
-        return pb.ListTravelsResponse(
-            travels=[m.travel_to_pb(v) for v in views], next_page_token=token
-        )
-
-    async def CreateTravel(self, request: pb.CreateTravelRequest, context):
-        caller = current_caller()
-        values = m.values_from_pb(request.travel, TRAVEL_FIELDS)
-        async with self._uow(caller) as uow:
-            view = await self.archive.create_record(TRAVELS, uow, caller, request.member_id, values)
-        return pb.CreateTravelResponse(travel=m.travel_to_pb(view))
-
-    async def UpdateTravel(self, request: pb.UpdateTravelRequest, context):
-        caller = current_caller()
-        values = m.values_from_pb(request.travel, TRAVEL_FIELDS)
-        async with self._uow(caller) as uow:
-            view = await self.archive.update_record(
-                TRAVELS, uow, caller, request.member_id, request.id, values,
-                list(request.update_mask),
-            )  # fmt: skip
-        return pb.UpdateTravelResponse(travel=m.travel_to_pb(view))
-
-    async def DeleteTravel(self, request: pb.DeleteTravelRequest, context):
-        caller = current_caller()
-        async with self._uow(caller) as uow:
-            await self.archive.delete_record(TRAVELS, uow, caller, request.member_id, request.id)
-        return pb.DeleteTravelResponse()
-
-    # ---- hardship ----
-
-    async def ListHardships(self, request: pb.ListHardshipsRequest, context):
-        caller = current_caller()
-        async with self._uow(caller, writes=request.reveal) as uow:
-            views, token = await self.archive.list_records(
-                HARDSHIPS, uow, caller, request.member_id, page_size=request.page_size,
-                page_token=request.page_token, reveal=request.reveal,
-                reason=request.reveal_reason,
-            )  # fmt: skip
-        return pb.ListHardshipsResponse(
-            hardships=[m.hardship_to_pb(v) for v in views], next_page_token=token
-        )
-
-    async def CreateHardship(self, request: pb.CreateHardshipRequest, context):
-        caller = current_caller()
-        values = m.values_from_pb(request.hardship, HARDSHIP_FIELDS)
-        async with self._uow(caller) as uow:
-            view = await self.archive.create_record(
-                HARDSHIPS, uow, caller, request.member_id, values
-            )
-        return pb.CreateHardshipResponse(hardship=m.hardship_to_pb(view))
-
-    async def UpdateHardship(self, request: pb.UpdateHardshipRequest, context):
-        caller = current_caller()
-        values = m.values_from_pb(request.hardship, HARDSHIP_FIELDS)
-        async with self._uow(caller) as uow:
-            view = await self.archive.update_record(
-                HARDSHIPS, uow, caller, request.member_id, request.id, values,
-                list(request.update_mask),
-            )  # fmt: skip
-        return pb.UpdateHardshipResponse(hardship=m.hardship_to_pb(view))
-
-    async def DeleteHardship(self, request: pb.DeleteHardshipRequest, context):
-        caller = current_caller()
-        async with self._uow(caller) as uow:
-            await self.archive.delete_record(HARDSHIPS, uow, caller, request.member_id, request.id)
-        return pb.DeleteHardshipResponse()
+    ListFamilyMembers, CreateFamilyMember, UpdateFamilyMember, DeleteFamilyMember = _rpcs(_FAMILY)
+    ListAwards, CreateAward, UpdateAward, DeleteAward = _rpcs(_AWARDS)
+    ListTravels, CreateTravel, UpdateTravel, DeleteTravel = _rpcs(_TRAVELS)
+    ListHardships, CreateHardship, UpdateHardship, DeleteHardship = _rpcs(_HARDSHIPS)
 
     # ---- tags ----
 
