@@ -20,9 +20,10 @@ from member_service.domain.search import SearchMatch, SearchMode, SearchQuery, p
 from member_service.models import Member, Tenant
 from member_service.repository import Repositories
 from member_service.search_keys import (
-    apply_search_keys,
+    SearchKeys,
     id_number_suffix_index,
     mobile_phone_suffix_index,
+    search_keys,
 )
 from member_service.search_repository import MemberSearchRepository, SearchCriteria, SearchFilter
 from member_service.service import MANAGERS, MemberDirectory, MemberView
@@ -159,8 +160,11 @@ async def reindex_search(
                 batch = await repo.page_for_reindex(
                     tenant_id, after=after, limit=batch_size, everything=everything
                 )
-                for m in batch:
-                    _reindex_one(directory, m)  # the triggers rewrite the terms of changed rows
+                # One set-based UPDATE per batch: the statement triggers rewrite the terms of
+                # the whole batch at once (a row-by-row flush fired them once per member).
+                await repo.write_search_keys(
+                    tenant_id, [(m.id, _keys_of(directory, m)) for m in batch]
+                )
             written += len(batch)
             if len(batch) < batch_size:
                 break
@@ -168,11 +172,11 @@ async def reindex_search(
     return written
 
 
-def _reindex_one(directory: MemberDirectory, m: Member) -> None:
+def _keys_of(directory: MemberDirectory, m: Member) -> SearchKeys:
     profile = directory._read_profile(m)
-    apply_search_keys(
-        m,
+    return search_keys(
         directory.cipher,
+        m.tenant_id,
         name=m.name,
         id_number=profile.id_number,
         mobile_phone=profile.mobile_phone,

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_service.domain.search import SearchMode
 from member_service.models import Ltree, Member, Organization
+from member_service.search_keys import SearchKeys
 from member_service.search_models import MemberSearchTerm, TermKind
 
 
@@ -212,6 +213,30 @@ class MemberSearchRepository:
         )
         found = {m.id: m for m in rows.scalars()}
         return [(rank, found[i]) for rank, i in chosen if i in found]
+
+    async def write_search_keys(
+        self, tenant_id: uuid.UUID, keys: list[tuple[uuid.UUID, SearchKeys]]
+    ) -> None:
+        """Set the search columns of many members in one statement (rows already locked)."""
+        if not keys:
+            return
+        await self.session.execute(
+            text(
+                "UPDATE member.members m SET name_pinyin = v.p, name_initials = v.i, "
+                "id_number_suffix_index = v.s, mobile_phone_suffix_index = v.ph "
+                "FROM unnest(CAST(:ids AS uuid[]), CAST(:p AS text[]), CAST(:i AS text[]), "
+                "CAST(:s AS text[]), CAST(:ph AS text[])) AS v(id, p, i, s, ph) "
+                "WHERE m.tenant_id = :tenant AND m.id = v.id"
+            ),
+            {
+                "tenant": tenant_id,
+                "ids": [i for i, _ in keys],
+                "p": [k.name_pinyin for _, k in keys],
+                "i": [k.name_initials for _, k in keys],
+                "s": [k.id_number_suffix_index for _, k in keys],
+                "ph": [k.mobile_phone_suffix_index for _, k in keys],
+            },
+        )
 
     async def page_for_reindex(
         self, tenant_id: uuid.UUID, *, after: uuid.UUID | None, limit: int, everything: bool
