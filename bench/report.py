@@ -69,6 +69,16 @@ def write_report(r: dict, path: Path) -> None:
             f"{r['baseline_raw_copy_rows_per_s']:,} | {x['ratio_to_raw_copy']} | 100k rows < 10 s |",
             "",
         ]
+        if x.get("phases_s"):
+            lines += [
+                "Where the import's time goes (seconds, from the job's log line; validate and "
+                "encrypt run in worker processes, summed over them, overlapping the writes):",
+                "",
+                "| " + " | ".join(x["phases_s"]) + " |",
+                "|" + "---|" * len(x["phases_s"]),
+                "| " + " | ".join(f"{v:.1f}" for v in x["phases_s"].values()) + " |",
+                "",
+            ]
     lines += [
         f"Baseline in the same run: raw PostgreSQL COPY of the same member rows (already encrypted "
         f"CSV into an unlogged table): {r['baseline_raw_copy_rows_per_s']:,} rows/s.",

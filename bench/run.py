@@ -13,6 +13,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -54,6 +55,17 @@ def start_platform(data: Path) -> tuple[subprocess.Popen, dict]:
             raise SystemExit("platform did not start: " + (data / "run.log").read_text()[-2000:])
         time.sleep(0.3)
     return proc, json.loads((data / "run.json").read_text())
+
+
+def import_phases(member_log: Path) -> dict[str, float]:
+    """Seconds per phase of the last import job, from the member service's own log line
+    (validate and encrypt are summed over the worker processes, so they overlap the rest)."""
+    found: dict[str, float] = {}
+    for line in member_log.read_text(errors="replace").splitlines():
+        if "import job finished" in line:
+            plain = re.sub(r"\x1b\[[0-9;]*m", "", line)
+            found = {k: float(v) for k, v in re.findall(r"(\w+)_s=([0-9.]+)", plain)}
+    return found
 
 
 def cipher_for(data: Path) -> FieldCipher:
@@ -183,6 +195,7 @@ async def main_async(args) -> None:
         xlsx = import_workbook(import_rows, gen.branch_paths)
         imported = await measure_import(info["member_grpc"], admin, xlsx, import_rows)
         imported["ratio_to_raw_copy"] = round(imported["rows_per_s"] / copy_rps, 3)
+        imported["phases_s"] = import_phases(data / "logs" / "member.log")
         print(f"  import {imported}", flush=True)
         gateway = await measure_gateway(info, gen, args.seconds)
         print(f"  gateway {gateway}", flush=True)

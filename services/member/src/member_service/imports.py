@@ -38,6 +38,7 @@ from hongyun_platform.db import Database, UnitOfWork
 from hongyun_platform.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from hongyun_platform.grpc.context import ROLE_SECRETARY, ROLE_TENANT_ADMIN, CallerContext
 from hongyun_platform.ids import new_id
+from hongyun_platform.job_tasks import JobTasks
 from hongyun_platform.logging import get_logger
 
 from member_service import events, transfer_files
@@ -398,24 +399,18 @@ class ImportRunner:
         self.cipher_spec = cipher_spec  # worker processes need it; None = threads only
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._sem = asyncio.Semaphore(self.limits.concurrency)
-        self._tasks: dict[uuid.UUID, tuple[asyncio.Task, uuid.UUID]] = {}
-        self._beat_task: asyncio.Task | None = None
+        self._jobs = JobTasks(
+            "import", beat_every=self.limits.stale_after.total_seconds() / 4, beat=self._heartbeat
+        )
 
     # ---- lifecycle ----
 
     def submit(self, job: ImportJob, data: bytes) -> None:
-        task = asyncio.create_task(self._run(job.id, job.tenant_id, data), name=f"import-{job.id}")
-        self._tasks[job.id] = (task, job.tenant_id)
-        task.add_done_callback(lambda _t, jid=job.id: self._tasks.pop(jid, None))
-        if self._beat_task is None or self._beat_task.done():
-            self._beat_task = asyncio.create_task(self._beat(), name="import-heartbeat")
+        self._jobs.start(job.id, job.tenant_id, self._run(job.id, job.tenant_id, data))
 
     async def wait_idle(self) -> None:
         """For tests and shutdown: until every submitted job has finished."""
-        while self._tasks:
-            await asyncio.gather(
-                *(t for t, _ in list(self._tasks.values())), return_exceptions=True
-            )
+        await self._jobs.wait_idle()
 
     async def supervise(self, stop: asyncio.Event) -> None:
         """Runs with the app: on stop, running jobs are cancelled and marked interrupted."""
@@ -423,25 +418,15 @@ class ImportRunner:
         await self.shutdown()
 
     async def shutdown(self) -> None:
-        if self._beat_task:
-            self._beat_task.cancel()
-        tasks = [t for t, _ in self._tasks.values()]
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._jobs.cancel_all()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
-    async def _beat(self) -> None:
-        """Keeps the heartbeat of queued and running jobs fresh (a stale one is interrupted)."""
-        interval = max(self.limits.stale_after.total_seconds() / 4, 0.05)
-        while self._tasks:
-            await asyncio.sleep(interval)
-            for job_id, (_, tenant_id) in list(self._tasks.items()):
-                with contextlib.suppress(Exception):
-                    async with self.db.unit_of_work(tenant_id) as uow:
-                        await TransferRepository(uow.session).jobs.progress(tenant_id, job_id)
+    async def _heartbeat(self, job_id: uuid.UUID, tenant_id: uuid.UUID) -> None:
+        """Keeps a queued or running job fresh (a stale one is reported interrupted)."""
+        async with self.db.unit_of_work(tenant_id) as uow:
+            await TransferRepository(uow.session).jobs.progress(tenant_id, job_id)
 
     # ---- one job ----
 

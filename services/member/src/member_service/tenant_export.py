@@ -33,6 +33,7 @@ from hongyun_platform.db import Database, UnitOfWork
 from hongyun_platform.errors import DomainError, NotFound, PermissionDenied
 from hongyun_platform.grpc.context import ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN, CallerContext
 from hongyun_platform.ids import new_id
+from hongyun_platform.job_tasks import JobTasks
 from hongyun_platform.logging import get_logger
 from hongyun_platform.storage import ObjectStore
 from sqlalchemy import cast, func, insert, literal, select, text, update
@@ -391,24 +392,20 @@ class TenantExportRunner:
         # The archive's own reading and masking of sub-records (no attachment bytes are read).
         self.archive = MemberArchive(directory, store, AttachmentLimits(1, 1, 1))
         self._sem = asyncio.Semaphore(limits.concurrency)
-        self._tasks: dict[uuid.UUID, tuple[asyncio.Task, uuid.UUID]] = {}
-        self._beat_task: asyncio.Task | None = None
+        self._jobs = JobTasks(
+            "tenant-export",
+            beat_every=self.limits.stale_after.total_seconds() / 4,
+            beat=lambda job_id, tenant_id: self._update(tenant_id, job_id),
+        )
 
     # ---- lifecycle ----
 
     def submit(self, job: TenantExport) -> None:
-        task = asyncio.create_task(self._run(job.id, job.tenant_id), name=f"export-{job.id}")
-        self._tasks[job.id] = (task, job.tenant_id)
-        task.add_done_callback(lambda _t, jid=job.id: self._tasks.pop(jid, None))
-        if self._beat_task is None or self._beat_task.done():
-            self._beat_task = asyncio.create_task(self._beat(), name="tenant-export-heartbeat")
+        self._jobs.start(job.id, job.tenant_id, self._run(job.id, job.tenant_id))
 
     async def wait_idle(self) -> None:
         """For tests and shutdown: until every submitted export has finished."""
-        while self._tasks:
-            await asyncio.gather(
-                *(t for t, _ in list(self._tasks.values())), return_exceptions=True
-            )
+        await self._jobs.wait_idle()
 
     async def supervise(self, stop: asyncio.Event) -> None:
         """Runs with the app: removes expired files now and then; on stop, running exports are
@@ -446,20 +443,7 @@ class TenantExportRunner:
         return swept
 
     async def shutdown(self) -> None:
-        if self._beat_task:
-            self._beat_task.cancel()
-        tasks = [t for t, _ in self._tasks.values()]
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _beat(self) -> None:
-        interval = max(self.limits.stale_after.total_seconds() / 4, 0.05)
-        while self._tasks:
-            await asyncio.sleep(interval)
-            for job_id, (_, tenant_id) in list(self._tasks.items()):
-                with contextlib.suppress(Exception):
-                    await self._update(tenant_id, job_id)
+        await self._jobs.cancel_all()
 
     async def _update(self, tenant_id: uuid.UUID, job_id: uuid.UUID, **values: Any) -> None:
         """Progress, outcome and heartbeat, each in its own short transaction."""
