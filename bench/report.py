@@ -79,6 +79,18 @@ def write_report(r: dict, path: Path) -> None:
                 "| " + " | ".join(f"{v:.1f}" for v in x["phases_s"].values()) + " |",
                 "",
             ]
+    if "event_relay" in r:
+        e = r["event_relay"]
+        lines += [
+            "## Event relay after the import (outbox → JetStream, at-least-once)",
+            "",
+            "| events | payload bytes | seconds to drain | events/s | baseline: raw JetStream "
+            "publish msgs/s | ratio |",
+            "|---|---|---|---|---|---|",
+            f"| {e['events']:,} | {e['payload_bytes']} | {e['seconds']} | {e['events_per_s']:,} | "
+            f"{e['baseline_raw_publish_per_s']:,} | {e['ratio_to_raw_publish']} |",
+            "",
+        ]
     lines += [
         f"Baseline in the same run: raw PostgreSQL COPY of the same member rows (already encrypted "
         f"CSV into an unlogged table): {r['baseline_raw_copy_rows_per_s']:,} rows/s.",

@@ -31,6 +31,7 @@ from hongyun_platform.embedded import free_port
 from hongyun_platform.grpc.context import ROLE_TENANT_ADMIN, CallerContext
 
 sys.path.insert(0, str(Path(__file__).parent))
+from events import measure_relay_drain, raw_jetstream_publish
 from generate import MEMBER_COLUMNS, NULL, generate
 from import_search import import_workbook, measure_import, measure_search, search_queries
 from load import percentiles, run_load
@@ -197,6 +198,15 @@ async def main_async(args) -> None:
         imported["ratio_to_raw_copy"] = round(imported["rows_per_s"] / copy_rps, 3)
         imported["phases_s"] = import_phases(data / "logs" / "member.log")
         print(f"  import {imported}", flush=True)
+        # The import's MemberRegistered events, relayed to JetStream; drained before the gateway
+        # load so the relay does not share the cores with it.
+        relay = await measure_relay_drain(owner_dsn)
+        raw_rps = await raw_jetstream_publish(
+            info["nats_url"], min(relay["events"] or 1000, 50_000), relay["payload_bytes"]
+        )
+        relay["baseline_raw_publish_per_s"] = round(raw_rps)
+        relay["ratio_to_raw_publish"] = round(relay["events_per_s"] / raw_rps, 3)
+        print(f"  relay {relay}", flush=True)
         gateway = await measure_gateway(info, gen, args.seconds)
         print(f"  gateway {gateway}", flush=True)
         results = {
@@ -210,6 +220,7 @@ async def main_async(args) -> None:
             "member_counts": counts,
             "search": search,
             "import_xlsx": imported,
+            "event_relay": relay,
             "gateway": gateway,
         }
         out = ROOT / "bench" / "results"
