@@ -23,9 +23,11 @@ from typing import Any
 
 import grpc
 import pytest
+from hongyun.member.v1 import member_archive_pb2 as apb
+from hongyun.member.v1 import member_archive_pb2_grpc, member_search_pb2_grpc, member_stats_pb2_grpc
 from hongyun.member.v1 import member_pb2 as pb
 from hongyun.member.v1 import member_search_pb2 as spb
-from hongyun.member.v1 import member_search_pb2_grpc
+from hongyun.member.v1 import member_stats_pb2 as stpb
 from hongyun_platform.grpc.context import ROLE_MEMBER, ROLE_PLATFORM_ADMIN, CallerContext
 from hongyun_platform.validation import check_character
 
@@ -62,6 +64,8 @@ def profile(name: str) -> pb.MemberProfile:
 class World:
     members: Any  # MemberServiceStub
     search: Any  # MemberSearchServiceStub
+    stats: Any  # MemberStatsServiceStub
+    archive: Any  # MemberArchiveServiceStub
     callers: dict[str, CallerContext]
     target: pb.Member
     branch1: pb.Organization
@@ -111,6 +115,21 @@ async def _update(w: World, c: CallerContext) -> None:
     assert (await call(w.members.UpdateMember, req, c)).member.id == w.target.id
 
 
+async def _count(w: World, c: CallerContext) -> None:
+    req = stpb.CountMembersRequest(organization_id=w.branch1.id)
+    assert (await call(w.stats.CountMembers, req, c)).total >= 1
+
+
+async def _archive(w: World, c: CallerContext) -> None:
+    await call(w.archive.ListFamilyMembers, apb.ListFamilyMembersRequest(member_id=w.target.id), c)
+    await call(w.archive.ListMemberHistory, apb.ListMemberHistoryRequest(member_id=w.target.id), c)
+
+
+async def _tag(w: World, c: CallerContext) -> None:
+    req = apb.AddMemberTagRequest(member_id=w.target.id, tag=f"标签{next(_seq)}")
+    await call(w.archive.AddMemberTag, req, c)
+
+
 ENDPOINTS: dict[str, Endpoint] = {
     "list members (whole scope)": Endpoint(_list, collection=True),
     "list members of the target's organisation": Endpoint(
@@ -124,6 +143,9 @@ ENDPOINTS: dict[str, Endpoint] = {
     "search members in the target's organisation": Endpoint(
         lambda w, c: _search(w, c, w.branch1.id), collection=True
     ),
+    "count members of the target's organisation": Endpoint(_count),
+    "read the target's archive (family, history)": Endpoint(_archive),
+    "tag the target (archive write)": Endpoint(_tag),
 }
 
 CALLERS = (
@@ -150,6 +172,9 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "update member":                               (A,   NF,   A,    NF,    NF,     F,     A),
     "search members (whole scope)":                (A,   NF,   A,    NF,    NF,     F,     A),
     "search members in the target's organisation": (A,   NF,   A,    NF,    NF,     F,     A),
+    "count members of the target's organisation":  (A,   NF,   A,    NF,    NF,     F,     A),
+    "read the target's archive (family, history)": (A,   NF,   A,    NF,    NF,     F,     A),
+    "tag the target (archive write)":              (A,   NF,   A,    NF,    NF,     F,     A),
 }  # fmt: skip
 
 
@@ -203,6 +228,8 @@ async def world(member_stub, member_app) -> World:
     yield World(
         members=member_stub,
         search=member_search_pb2_grpc.MemberSearchServiceStub(channel),
+        stats=member_stats_pb2_grpc.MemberStatsServiceStub(channel),
+        archive=member_archive_pb2_grpc.MemberArchiveServiceStub(channel),
         callers=callers,
         target=target,
         branch1=br1,
