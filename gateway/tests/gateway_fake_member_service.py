@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 from gateway_fake_member_search import add_search_fake
+from gateway_fake_member_stats import add_stats_fake
 from gateway_fake_member_transfer import add_transfer_fakes
 from gateway_fake_org_admin import add_org_admin_fakes
 from gateway_fake_tenant_export import add_tenant_export_fake
@@ -336,6 +337,7 @@ async def start_fake_member_service() -> RunningFake:
     add_org_admin_fakes(server, service)  # OrganizationAdminService, RuleService (same store)
     add_transfer_fakes(server, service)  # MemberImportExportService (same store)
     add_search_fake(server, service)  # MemberSearchService (same store)
+    add_stats_fake(server, service)  # MemberStatsService (same store)
     add_tenant_export_fake(server, service)  # TenantAdminService exports (same store)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -182,3 +182,41 @@ async def test_search_is_not_mistaken_for_a_member_id_and_is_documented(
     assert {p["name"] for p in op["parameters"]} >= {
         "q", "organization_id", "category", "party_status", "limit", "cursor",
     }  # fmt: skip
+
+
+# ---- GET /api/v1/members/counts ----
+
+COUNTS = "/api/v1/members/counts"
+
+
+async def test_counts_of_the_scope_and_of_a_subtree(
+    api: httpx.AsyncClient, world: dict[str, Any], fake_member: RunningFake
+) -> None:
+    resp = await api.get(COUNTS, headers=world["admin"])
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["cache-control"] == "no-store, private"
+    body = resp.json()
+    assert body["total"] == 3 and body["lost_contact"] == 0 and body["floating"] == 0
+    assert body["by_category"] == [{"category": "full", "count": 3}]
+    assert body["by_status"] == [{"party_status": "normal", "count": 3}]
+    assert "id_number" not in resp.text and "name" not in resp.text  # numbers only
+    sub = await api.get(
+        COUNTS, params={"organization_id": world["br2"]["id"]}, headers=world["admin"]
+    )
+    assert sub.json()["total"] == 1
+    call = fake_member.service.calls[-1]
+    assert call.method == "CountMembers" and call.request.organization_id == world["br2"]["id"]
+    # A secretary counts their branch only; another branch is absent to them.
+    assert (await api.get(COUNTS, headers=world["sec"])).json()["total"] == 2
+
+
+async def test_counts_refusals(api: httpx.AsyncClient, world: dict[str, Any]) -> None:
+    outside = {"organization_id": world["br2"]["id"]}
+    assert_problem(await api.get(COUNTS, params=outside, headers=world["sec"]), 404)
+    assert_problem(
+        await api.get(COUNTS, params={"organization_id": "x"}, headers=world["admin"]), 422
+    )
+    assert_problem(await api.get(COUNTS, params={"organization_id": str(uuid.uuid4())},
+                                 headers=world["admin"]), 404)  # fmt: skip
+    assert_problem(await api.get(COUNTS, headers=world["member"]), 403)
+    assert_problem(await api.get(COUNTS), 401)

@@ -102,6 +102,12 @@ ENDPOINTS: dict[str, Endpoint] = {
     "GET /members/search?organization_id": Endpoint(
         lambda w, c: _search(w, c, organization_id=w.branch1["id"]), collection=True
     ),
+    "GET /members/counts?organization_id": Endpoint(
+        lambda w, c: c.get("/api/v1/members/counts", params={"organization_id": w.branch1["id"]})
+    ),
+    "GET /members/{id}/family-members": Endpoint(
+        lambda w, c: c.get(f"/api/v1/members/{w.target['id']}/family-members")
+    ),
 }
 
 CALLERS = (
@@ -128,6 +134,8 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "PATCH /members/{id}":                  (A,   NF,   A,    NF,    F,    NF,     F,     A),
     "GET /members/search":                  (A,   NF,   A,    NF,    F,    NF,     F,     A),
     "GET /members/search?organization_id":  (A,   NF,   A,    NF,    F,    NF,     F,     A),
+    "GET /members/counts?organization_id":  (A,   NF,   A,    NF,    F,    NF,     F,     A),
+    "GET /members/{id}/family-members":     (A,   NF,   A,    NF,    F,    NF,     F,     A),
 }  # fmt: skip
 
 

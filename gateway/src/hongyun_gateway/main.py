@@ -36,6 +36,7 @@ from hongyun_gateway.problems import install_problem_handlers
 from hongyun_gateway.routers import (
     accounts,
     member_archive,
+    member_counts,
     member_search,
     member_transfer,
     members,
@@ -125,6 +126,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(member_transfer.imports_router)
     app.include_router(member_transfer.exports_router)  # before members: /export is not an id
     app.include_router(member_search.router)  # before members: /search is not an id
+    app.include_router(member_counts.router)  # before members: /counts is not an id
     app.include_router(members.router)
     app.include_router(member_archive.router)
     app.include_router(member_archive.tags_router)

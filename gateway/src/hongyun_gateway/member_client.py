@@ -15,6 +15,8 @@ from hongyun.member.v1 import (
     member_pb2_grpc,
     member_search_pb2,
     member_search_pb2_grpc,
+    member_stats_pb2,
+    member_stats_pb2_grpc,
     member_transfer_files_pb2_grpc,
     organization_admin_pb2_grpc,
     rules_pb2,
@@ -51,6 +53,7 @@ class MemberClient:
         # Imports and exports stream files; routers/member_transfer.py calls it (own deadlines).
         self.transfer = member_transfer_files_pb2_grpc.MemberImportExportServiceStub(self._channel)
         self._search = member_search_pb2_grpc.MemberSearchServiceStub(self._channel)
+        self._stats = member_stats_pb2_grpc.MemberStatsServiceStub(self._channel)
 
     async def close(self, grace: float | None = None) -> None:
         await self._channel.close(grace)
@@ -122,6 +125,11 @@ class MemberClient:
         self, caller: CallerContext, req: pb.ListMembersRequest
     ) -> pb.ListMembersResponse:
         return await self._call(self._stub.ListMembers, req, caller)
+
+    async def count_members(
+        self, caller: CallerContext, req: member_stats_pb2.CountMembersRequest
+    ) -> member_stats_pb2.CountMembersResponse:
+        return await self._call(self._stats.CountMembers, req, caller)
 
     # ---- tenant administration ----
 
