@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from hongyun.member.v1 import member_archive_pb2 as pb
 from hongyun.member.v1 import member_archive_pb2_grpc
 from hongyun_platform.db import Database
-from hongyun_platform.grpc.context import ROLE_PLATFORM_ADMIN, CallerContext, current_caller
+from hongyun_platform.grpc.context import CallerContext, current_caller
 
 from member_service import archive_mappers as m
 from member_service.archive import (
@@ -22,6 +21,7 @@ from member_service.archive import (
     RecordKind,
     RecordView,
 )
+from member_service.caller_uow import caller_unit_of_work
 from member_service.domain.archive import (
     EXTENSION_FIELDS,
     AttachmentSpec,
@@ -116,14 +116,8 @@ class MemberArchiveServicer(member_archive_pb2_grpc.MemberArchiveServiceServicer
         self.archive = archive
         self.after_commit = after_commit  # wakes the outbox relay
 
-    @asynccontextmanager
-    async def _uow(self, caller: CallerContext, *, writes: bool = True):
-        async with self.db.unit_of_work(
-            caller.tenant_id, platform_admin=caller.has_role(ROLE_PLATFORM_ADMIN)
-        ) as uow:
-            yield uow
-        if writes:
-            self.after_commit()
+    def _uow(self, caller: CallerContext, *, writes: bool = True):
+        return caller_unit_of_work(self.db, caller, self.after_commit, writes=writes)
 
     # ---- extended fields ----
 

@@ -4,14 +4,14 @@ in one unit of work, proto out."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import asynccontextmanager
 from datetime import date
 
 from hongyun.member.v1 import organization_admin_pb2 as pb
 from hongyun.member.v1 import organization_admin_pb2_grpc, rules_pb2, rules_pb2_grpc
 from hongyun_platform.db import Database
-from hongyun_platform.grpc.context import ROLE_PLATFORM_ADMIN, CallerContext, current_caller
+from hongyun_platform.grpc.context import CallerContext, current_caller
 
+from member_service.caller_uow import caller_unit_of_work
 from member_service.domain import org_path
 from member_service.domain import rules as r
 from member_service.domain.committee_terms import UnitKind
@@ -110,14 +110,8 @@ class _Transport:
         self.db = db
         self.after_commit = after_commit  # wakes the outbox relay
 
-    @asynccontextmanager
-    async def _uow(self, caller: CallerContext, *, writes: bool = True):
-        async with self.db.unit_of_work(
-            caller.tenant_id, platform_admin=caller.has_role(ROLE_PLATFORM_ADMIN)
-        ) as uow:
-            yield uow
-        if writes:
-            self.after_commit()
+    def _uow(self, caller: CallerContext, *, writes: bool = True):
+        return caller_unit_of_work(self.db, caller, self.after_commit, writes=writes)
 
 
 class OrganizationAdminServicer(
