@@ -1,7 +1,7 @@
 """Province-scale data generator: one tenant, an organisation tree in 5 levels and members,
 bulk-loaded with COPY (not one API call per row).
 
-Column values come from the member service's own code (MemberDirectory._write_profile), so the
+Column values come from the member service's own code (MemberDirectory.write_profile), so the
 encrypted personal data, blind indexes and search columns are exactly what the service writes.
 Default scale 1.0 = 100k organisations and 1M members; --scale 0.01 for a quick run.
 """
@@ -153,7 +153,7 @@ async def generate(
             p = _consistent(p)
             m = Member(id=new_id(), tenant_id=tenant_id, organization_id=branch_nodes[i % branches][0],
                        version=1, created_by="bench", updated_by="bench")  # fmt: skip
-            directory._write_profile(m, p)
+            directory.write_profile(m, p)
             values = {c: getattr(m, c, None) for c in MEMBER_COLUMNS}
             values.update(created_at=None, updated_at=None)
             rows.append(

@@ -217,7 +217,7 @@ class MemberArchive:
         self, uow: UnitOfWork, caller: CallerContext, member_id: str, *, for_update: bool = False
     ) -> Member:
         caller.require_role(*MANAGERS)
-        member, _ = await self.directory._member_in_scope(
+        member, _ = await self.directory.member_in_scope(
             Repositories(uow.session), caller, member_id, for_update=for_update
         )
         return member
@@ -248,7 +248,7 @@ class MemberArchive:
     def _aad(self, kind: RecordKind, record_id: uuid.UUID, name: str) -> bytes:
         return f"{kind.model.__tablename__}:{record_id}:{name}".encode()
 
-    def _read(self, kind: RecordKind, obj: Any) -> dict[str, Any]:
+    def read_record(self, kind: RecordKind, obj: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in kind.fields:
             if f in kind.encrypted:
@@ -274,7 +274,9 @@ class MemberArchive:
             obj.key_id = self.cipher.active_key_id
 
     @staticmethod
-    def _shown(kind: RecordKind, obj: Any, values: dict[str, Any], reveal: bool) -> RecordView:
+    def shown_record(
+        kind: RecordKind, obj: Any, values: dict[str, Any], reveal: bool
+    ) -> RecordView:
         personal = kind.personal(values)
         if not personal:
             return RecordView(obj, values, revealed=False, redacted=False)
@@ -335,14 +337,14 @@ class MemberArchive:
                 member.tenant_id, member.id, page_size=page_size, page_token=page_token, where=where
             )
         )
-        values = [(obj, self._read(kind, obj)) for obj in page.items]
+        values = [(obj, self.read_record(kind, obj)) for obj in page.items]
         if reveal:
             shown = sorted(
                 {f"{kind.source}.{f}" for _, v in values for f in kind.personal(v) if v.get(f)}
             )
             if shown:
                 self._audit(uow, caller, member, "reveal", shown, reason)
-        return [self._shown(kind, obj, v, reveal) for obj, v in values], page.next_token
+        return [self.shown_record(kind, obj, v, reveal) for obj, v in values], page.next_token
 
     async def create_record(
         self, kind: RecordKind, uow: UnitOfWork, caller: CallerContext, member_id: str,
@@ -362,7 +364,7 @@ class MemberArchive:
         await uow.session.flush()
         await uow.session.refresh(obj)
         self._record_history(uow, caller, kind, member, obj.id, {}, clean)
-        return self._shown(kind, obj, clean, reveal=False)
+        return self.shown_record(kind, obj, clean, reveal=False)
 
     async def update_record(
         self, kind: RecordKind, uow: UnitOfWork, caller: CallerContext, member_id: str,
@@ -376,7 +378,7 @@ class MemberArchive:
                 field="update_mask",
             )
         obj = await self._record(kind, uow, member, record_id, for_update=True)
-        old = self._read(kind, obj)
+        old = self.read_record(kind, obj)
         clean = kind.validate({**old, **{f: values.get(f) for f in mask}}, today=self.today)
         if diff_values(old, clean, kind.fields):
             self._write(kind, obj, clean)
@@ -384,7 +386,7 @@ class MemberArchive:
             obj.updated_by = caller.user_id
             await uow.session.flush()
             self._record_history(uow, caller, kind, member, obj.id, old, clean)
-        return self._shown(kind, obj, clean, reveal=False)
+        return self.shown_record(kind, obj, clean, reveal=False)
 
     async def delete_record(
         self, kind: RecordKind, uow: UnitOfWork, caller: CallerContext, member_id: str,
@@ -392,7 +394,7 @@ class MemberArchive:
     ) -> None:  # fmt: skip
         member = await self._member(uow, caller, member_id)
         obj = await self._record(kind, uow, member, record_id, for_update=True)
-        old = self._read(kind, obj)
+        old = self.read_record(kind, obj)
         await ArchiveRepositories(uow.session).records(kind.model).remove(obj)
         self._record_history(uow, caller, kind, member, obj.id, old, {})
 
@@ -416,7 +418,7 @@ class MemberArchive:
     ) -> ExtensionView:
         member = await self._member(uow, caller, member_id)
         ext = await ArchiveRepositories(uow.session).extensions.of(member.tenant_id, member.id)
-        return self._extension_view(member, ext)
+        return self.extension_view(member, ext)
 
     async def update_extension(
         self,
@@ -454,9 +456,9 @@ class MemberArchive:
                     field="photo_attachment_id",
                 )
             clean["photo_attachment_id"] = att.id
-        diffs = diff_values(self._extension_view(member, ext).values, clean, EXTENSION_FIELDS)
+        diffs = diff_values(self.extension_view(member, ext).values, clean, EXTENSION_FIELDS)
         if not diffs:
-            return self._extension_view(member, ext)
+            return self.extension_view(member, ext)
         if ext is None:
             ext = MemberExtension(
                 member_id=member.id, tenant_id=member.tenant_id, version=0,
@@ -477,10 +479,10 @@ class MemberArchive:
             source="extension",
             diffs=diffs,
         )
-        return self._extension_view(member, ext)
+        return self.extension_view(member, ext)
 
     @staticmethod
-    def _extension_view(member: Member, ext: MemberExtension | None) -> ExtensionView:
+    def extension_view(member: Member, ext: MemberExtension | None) -> ExtensionView:
         if ext is None:
             values = {f: "" for f in EXTENSION_FIELDS} | {"photo_attachment_id": None}
             return ExtensionView(member.id, values, 0, None, "")
@@ -557,7 +559,7 @@ class MemberArchive:
         if limit < 0:
             raise InvalidArgument("limit 不能为负 (limit must not be negative)", field="limit")
         prefix = clean_text(prefix, "prefix", 20)
-        scope = await self.directory._scope_root(Repositories(uow.session), caller)
+        scope = await self.directory.scope_root(Repositories(uow.session), caller)
         return await ArchiveRepositories(uow.session).tags.counts(
             tenant_id, scope.path if scope else None, prefix=prefix, limit=min(limit or 50, 200)
         )

@@ -101,7 +101,7 @@ class MemberExports:
         # shows exactly what the archive API shows. Exports never touch object storage.
         self._archive = MemberArchive(directory, None, AttachmentLimits(0, 0, 0))  # type: ignore[arg-type]
 
-    def _check_reveal(self, caller: CallerContext, reveal: bool, reason: str) -> str:
+    def check_reveal(self, caller: CallerContext, reveal: bool, reason: str) -> str:
         reason = (reason or "").strip()
         if not reveal:
             return reason
@@ -119,8 +119,8 @@ class MemberExports:
         return reason[:500]
 
     def _profile(self, member: Any, reveal: bool) -> Profile:
-        profile = self.directory._read_profile(member)
-        return profile if reveal else self.directory._masked(profile)
+        profile = self.directory.read_profile(member)
+        return profile if reveal else self.directory.masked_profile(profile)
 
     async def export_members(
         self,
@@ -140,7 +140,7 @@ class MemberExports:
         fmt = fmt or "xlsx"
         if fmt not in LIST_FORMATS:
             raise InvalidArgument("导出格式应为 xlsx 或 csv (format: xlsx | csv)", field="format")
-        reason = self._check_reveal(caller, reveal, reason)
+        reason = self.check_reveal(caller, reveal, reason)
         repos = Repositories(uow.session)
         transfer = TransferRepository(uow.session)
         root_path = await self.directory.subtree_path(repos, caller, organization_id)
@@ -199,9 +199,9 @@ class MemberExports:
         fmt = fmt or "pdf"
         if fmt not in ARCHIVE_FORMATS:
             raise InvalidArgument("导出格式应为 pdf 或 xlsx (format: pdf | xlsx)", field="format")
-        reason = self._check_reveal(caller, reveal, reason)
+        reason = self.check_reveal(caller, reveal, reason)
         repos = Repositories(uow.session)
-        member, _org = await self.directory._member_in_scope(repos, caller, member_id)
+        member, _org = await self.directory.member_in_scope(repos, caller, member_id)
         profile = self._profile(member, reveal)
         records = await self._archive_records(uow, member, reveal)
         orgs = OrgPaths(await TransferRepository(uow.session).org_nodes(tenant_id), None)
@@ -243,20 +243,20 @@ class MemberExports:
 
         async def shown(kind: RecordKind, order: str = "") -> list[RecordView]:
             rows = await repos.records(kind.model).all_of(tenant_id, member_id)
-            values = [(obj, self._archive._read(kind, obj)) for obj in rows]
+            values = [(obj, self._archive.read_record(kind, obj)) for obj in rows]
             if reveal:
                 revealed.update(
                     f"{kind.source}.{f}" for _, v in values for f in kind.personal(v) if v.get(f)
                 )
             if order:  # by date, then as entered
                 values.sort(key=lambda ov: (ov[1][order], ov[0].id))
-            return [MemberArchive._shown(kind, obj, v, reveal) for obj, v in values]
+            return [MemberArchive.shown_record(kind, obj, v, reveal) for obj, v in values]
 
         ext = await repos.extensions.of(tenant_id, member_id)
         flags = await repos.history.flag_changes(tenant_id, member_id)
         attachments = await repos.attachments.all_of(tenant_id, member_id)
         return ArchiveRecords(
-            extension=MemberArchive._extension_view(member, ext),
+            extension=MemberArchive.extension_view(member, ext),
             family=await shown(FAMILY),
             awards=await shown(AWARDS, "decided_on"),
             travels=await shown(TRAVELS, "departed_on"),

@@ -142,7 +142,7 @@ class MemberImports:
         if len(path) > tpl.MAX_PATH_LENGTH:
             raise InvalidArgument("组织路径过长 (path too long)", field="organization_path")
         # The caller's scope must exist now; the job re-checks it when it runs.
-        await self.directory._scope_root(Repositories(uow.session), caller)
+        await self.directory.scope_root(Repositories(uow.session), caller)
         job = ImportJob(
             id=new_id(),
             tenant_id=tenant_id,
@@ -326,7 +326,7 @@ def prepare_batch(
     user_id: str,
 ) -> tuple[list[tpl.ParsedRow], list[dict[str, Any] | None], dict[str, float]]:
     """CPU work of one batch, in a worker process or thread: cells → validated rows, and for
-    each valid row its member columns, encrypted by MemberDirectory._write_profile exactly as
+    each valid row its member columns, encrypted by MemberDirectory.write_profile exactly as
     a single create does (or, when nothing will be written, only its ID-number blind index).
     Plain attribute bags, not ORM instances: ORM instrumentation cost more than encryption."""
     t0 = time.perf_counter()
@@ -345,10 +345,10 @@ def prepare_batch(
                 id=new_id(), tenant_id=tenant_id, organization_id=None, version=1,
                 created_at=now, updated_at=now, created_by=user_id, updated_by=user_id,
             )  # fmt: skip
-            directory._write_profile(m, row.profile)  # type: ignore[arg-type]
+            directory.write_profile(m, row.profile)  # type: ignore[arg-type]
             built.append(vars(m))
         else:
-            built.append({"id_number_index": directory._id_index(row.profile.id_number)})
+            built.append({"id_number_index": directory.id_index(row.profile.id_number)})
     return rows, built, {"validate": t1 - t0, "encrypt": time.perf_counter() - t1}
 
 
@@ -534,7 +534,7 @@ class ImportRunner:
     ) -> None:
         repos = Repositories(uow.session)
         transfer = TransferRepository(uow.session)
-        scope = await self.directory._scope_root(repos, caller)
+        scope = await self.directory.scope_root(repos, caller)
         orgs = OrgPaths(await transfer.org_nodes(state.tenant_id), scope.path if scope else None)
         step = self.limits.batch_rows
         batches = [body[i : i + step] for i in range(0, len(body), step)]

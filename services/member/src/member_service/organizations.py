@@ -379,7 +379,7 @@ class OrganizationAdmin:
         caller.require_role(*MANAGERS)
         tenant_id = caller.require_tenant()
         repo = OrganizationAdminRepository(uow.session)
-        scope = await self._scope_root(repo, caller)
+        scope = await self.scope_root(repo, caller)
         org = await self._in_scope(repo, tenant_id, scope, org_id, "id", any_status=True)
         page = await repo.history_page(
             tenant_id, org.id, page_size=page_size, page_token=page_token
@@ -413,7 +413,7 @@ class OrganizationAdmin:
         if not 0 <= max_depth <= 100:
             raise InvalidArgument("max_depth: 0–100", field="max_depth")
         repo = OrganizationAdminRepository(uow.session)
-        scope = await self._scope_root(repo, caller)
+        scope = await self.scope_root(repo, caller)
         if root_id:
             root = await self._in_scope(repo, tenant_id, scope, root_id, "root_id", any_status=True)
         else:
@@ -447,7 +447,7 @@ class OrganizationAdmin:
         caller.require_role(*MANAGERS)
         tenant_id = caller.require_tenant()
         repo = OrganizationAdminRepository(uow.session)
-        scope = await self._scope_root(repo, caller)
+        scope = await self.scope_root(repo, caller)
         org = await self._in_scope(repo, tenant_id, scope, org_id, "id")
         today = self.today()
         total, full = await repo.counts_in_subtree(
@@ -510,7 +510,7 @@ class OrganizationAdmin:
                 field="term_years",
             )
         repo = OrganizationAdminRepository(uow.session)
-        scope = await self._scope_root(repo, caller)
+        scope = await self.scope_root(repo, caller)
         org = await self._in_scope(repo, tenant_id, scope, org_id, "organization_id")
         if org.type not in ELECTS_COMMITTEE:
             raise FailedPrecondition(
@@ -569,7 +569,7 @@ class OrganizationAdmin:
         caller.require_role(*MANAGERS)
         tenant_id = caller.require_tenant()
         repo = OrganizationAdminRepository(uow.session)
-        scope = await self._scope_root(repo, caller)
+        scope = await self.scope_root(repo, caller)
         org = await self._in_scope(
             repo, tenant_id, scope, org_id, "organization_id", any_status=True
         )
@@ -592,7 +592,7 @@ class OrganizationAdmin:
         oid = parse_uuid(org_id, "id")
         repo = OrganizationAdminRepository(uow.session)
         await repo.lock_tree(tenant_id)
-        scope = await self._scope_root(repo, caller)
+        scope = await self.scope_root(repo, caller)
         org = await self._in_scope(repo, tenant_id, scope, str(oid), "id")
         if scope is not None and org.id == scope.id:
             raise PermissionDenied(
@@ -602,7 +602,7 @@ class OrganizationAdmin:
             )
         return repo, tenant_id, scope, org
 
-    async def _scope_root(
+    async def scope_root(
         self, repo: OrganizationAdminRepository, caller: CallerContext
     ) -> Organization | None:
         tenant_id = caller.require_tenant()

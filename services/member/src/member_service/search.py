@@ -89,7 +89,7 @@ class MemberSearch:
         hits = [
             SearchHit(
                 MemberView(
-                    m, self.directory._masked(self.directory._read_profile(m)), revealed=False
+                    m, self.directory.masked_profile(self.directory.read_profile(m)), revealed=False
                 ),
                 _matched(criteria, m),
             )
@@ -111,7 +111,7 @@ class MemberSearch:
                 ),
             )
         if q.mode is SearchMode.ID_NUMBER:
-            return SearchCriteria(q.mode, q.text, id_number_index=self.directory._id_index(q.text))
+            return SearchCriteria(q.mode, q.text, id_number_index=self.directory.id_index(q.text))
         return SearchCriteria(q.mode, q.text)
 
 
@@ -173,7 +173,7 @@ async def reindex_search(
 
 
 def _keys_of(directory: MemberDirectory, m: Member) -> SearchKeys:
-    profile = directory._read_profile(m)
+    profile = directory.read_profile(m)
     return search_keys(
         directory.cipher,
         m.tenant_id,

@@ -1,6 +1,6 @@
 """The search columns of member.members (docs/adr/0008), derived from a member's profile.
 
-Written wherever a profile is written (MemberDirectory._write_profile: create, update, bulk
+Written wherever a profile is written (MemberDirectory.write_profile: create, update, bulk
 import), and by `hongyun-member reindex-search` for rows written before they existed or after
 the blind-index key changed.
 

@@ -190,7 +190,7 @@ class MemberDirectory:
         repos = Repositories(uow.session)
         org = await self._org_in_scope(repos, caller, organization_id, "organization_id")
         p = validate_profile(profile, today=self.today())
-        index = self._id_index(p.id_number)
+        index = self.id_index(p.id_number)
         if await repos.members.by_id_number_index(tenant_id, index):
             raise AlreadyExists(
                 "该公民身份号码已登记 (a member with this ID number exists)",
@@ -206,7 +206,7 @@ class MemberDirectory:
             created_by=caller.user_id,
             updated_by=caller.user_id,
         )
-        self._write_profile(member, p)
+        self.write_profile(member, p)
         repos.members.add(member)
         await _flush_or_conflict(
             uow,
@@ -216,17 +216,17 @@ class MemberDirectory:
         )
         self._audit(repos, caller, tenant_id, "create", member.id, list(PROFILE_FIELDS))
         await events.member_registered(uow, member)
-        return MemberView(member, self._masked(p), revealed=False)
+        return MemberView(member, self.masked_profile(p), revealed=False)
 
     async def get_member(
         self, uow: UnitOfWork, caller: CallerContext, member_id: str, *, reveal: bool, reason: str
     ) -> MemberView:
         caller.require_role(*MANAGERS)
         repos = Repositories(uow.session)
-        member, _ = await self._member_in_scope(repos, caller, member_id)
-        profile = self._read_profile(member)
+        member, _ = await self.member_in_scope(repos, caller, member_id)
+        profile = self.read_profile(member)
         if not reveal:
-            return MemberView(member, self._masked(profile), revealed=False)
+            return MemberView(member, self.masked_profile(profile), revealed=False)
         if not caller.has_role(*MAY_REVEAL) or caller.is_cross_tenant:
             raise PermissionDenied(
                 "无权查看完整个人信息 (your role may not see personal data in full)",
@@ -249,7 +249,7 @@ class MemberDirectory:
     ) -> MemberView:
         caller.require_role(*MANAGERS)
         repos = Repositories(uow.session)
-        member, _ = await self._member_in_scope(repos, caller, member_id, for_update=True)
+        member, _ = await self.member_in_scope(repos, caller, member_id, for_update=True)
         if expected_version and expected_version != member.version:
             raise Conflict(
                 f"记录已被他人修改 (the member changed: version {member.version})",
@@ -261,7 +261,7 @@ class MemberDirectory:
                 f"update_mask 无效 (unknown or empty update mask: {sorted(unknown)})",
                 field="update_mask",
             )
-        old = self._read_profile(member)
+        old = self.read_profile(member)
         old_org_id = member.organization_id
         new = validate_profile(
             replace(old, **{f: getattr(changes, f) for f in mask if f != "organization_id"}),
@@ -275,7 +275,7 @@ class MemberDirectory:
                 changed.append("organization_id")
         if "id_number" in changed:
             dup = await repos.members.by_id_number_index(
-                member.tenant_id, self._id_index(new.id_number)
+                member.tenant_id, self.id_index(new.id_number)
             )
             if dup and dup.id != member.id:
                 raise AlreadyExists(
@@ -284,7 +284,7 @@ class MemberDirectory:
                     field="id_number",
                 )
         if changed:
-            self._write_profile(member, new)
+            self.write_profile(member, new)
             member.version += 1
             member.updated_at = datetime.now(UTC)
             member.updated_by = caller.user_id
@@ -301,7 +301,7 @@ class MemberDirectory:
                 uow, self.cipher, caller, member, old=old, new=new, changed=changed,
                 old_organization_id=old_org_id, today=self.today(),
             )  # fmt: skip
-        return MemberView(member, self._masked(new), revealed=False)
+        return MemberView(member, self.masked_profile(new), revealed=False)
 
     async def list_members(
         self,
@@ -332,13 +332,14 @@ class MemberDirectory:
             page_token=page_token,
         )
         views = [
-            MemberView(m, self._masked(self._read_profile(m)), revealed=False) for m in page.items
+            MemberView(m, self.masked_profile(self.read_profile(m)), revealed=False)
+            for m in page.items
         ]
         return views, page.next_token
 
     # ---- helpers ----
 
-    async def _scope_root(self, repos: Repositories, caller: CallerContext) -> Organization | None:
+    async def scope_root(self, repos: Repositories, caller: CallerContext) -> Organization | None:
         """The caller's data-scope root, or None when the caller sees the whole tenant."""
         tenant_id = caller.require_tenant()
         if caller.scope_org_id is None:
@@ -353,7 +354,7 @@ class MemberDirectory:
     async def _org_in_scope(
         self, repos: Repositories, caller: CallerContext, org_id: str, field: str
     ) -> Organization:
-        scope = await self._scope_root(repos, caller)
+        scope = await self.scope_root(repos, caller)
         org = await repos.organizations.in_tenant(
             caller.require_tenant(), parse_uuid(org_id, field)
         )
@@ -371,10 +372,10 @@ class MemberDirectory:
         scope itself; None when the caller sees the whole tenant. Outside scope is NotFound."""
         if root_id:
             return (await self._org_in_scope(repos, caller, root_id, "organization_id")).path
-        scope = await self._scope_root(repos, caller)
+        scope = await self.scope_root(repos, caller)
         return scope.path if scope else None
 
-    async def _member_in_scope(
+    async def member_in_scope(
         self,
         repos: Repositories,
         caller: CallerContext,
@@ -382,7 +383,7 @@ class MemberDirectory:
         *,
         for_update: bool = False,
     ) -> tuple[Member, Organization]:
-        scope = await self._scope_root(repos, caller)
+        scope = await self.scope_root(repos, caller)
         mid = parse_uuid(member_id, "id")
         found = await repos.members.in_subtree(
             caller.require_tenant(), mid, scope.path if scope else None, for_update=for_update
@@ -391,20 +392,20 @@ class MemberDirectory:
             raise NotFound("党员不存在 (member not found)", code="member_not_found")
         return found
 
-    def _id_index(self, id_number: str) -> str:
+    def id_index(self, id_number: str) -> str:
         return self.cipher.blind_index(id_number, context="member.id_number")
 
     def _aad(self, member_id: uuid.UUID, field: str) -> bytes:
         return f"member:{member_id}:{field}".encode()
 
-    def _write_profile(self, m: Member, p: Profile) -> None:
+    def write_profile(self, m: Member, p: Profile) -> None:
         for f in PROFILE_FIELDS:
             if f not in PERSONAL_FIELDS:
                 setattr(m, f, getattr(p, f))
         m.gender, m.category, m.party_status = int(p.gender), int(p.category), int(p.party_status)
         enc = self.cipher.encrypt
         m.id_number_enc = enc(p.id_number, aad=self._aad(m.id, "id_number"))
-        m.id_number_index = self._id_index(p.id_number)
+        m.id_number_index = self.id_index(p.id_number)
         for f in ("mobile_phone", "landline", "home_address"):
             value = getattr(p, f)
             setattr(m, f"{f}_enc", enc(value, aad=self._aad(m.id, f)) if value else None)
@@ -414,7 +415,7 @@ class MemberDirectory:
             m, self.cipher, name=p.name, id_number=p.id_number, mobile_phone=p.mobile_phone
         )
 
-    def _read_profile(self, m: Member) -> Profile:
+    def read_profile(self, m: Member) -> Profile:
         def dec(field: str) -> str:
             token = getattr(m, f"{field}_enc")
             return self.cipher.decrypt(token, aad=self._aad(m.id, field)) if token else ""
@@ -423,7 +424,7 @@ class MemberDirectory:
         return Profile(**values, **{f: dec(f) for f in PERSONAL_FIELDS})
 
     @staticmethod
-    def _masked(p: Profile) -> Profile:
+    def masked_profile(p: Profile) -> Profile:
         return replace(p, **{f: MASKERS[f](getattr(p, f)) for f in PERSONAL_FIELDS})
 
     @staticmethod

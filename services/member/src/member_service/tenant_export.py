@@ -159,7 +159,7 @@ class TenantExports:
                 code="reveal_not_allowed",
             )
         # The reveal rules of every export (docs/adr/0010): a role that may reveal, a reason.
-        reason = MemberExports(self.directory)._check_reveal(caller, reveal, reason)
+        reason = MemberExports(self.directory).check_reveal(caller, reveal, reason)
         target = await _visible_tenant(uow, tenant_id)
         tenants = [target]
         if include_descendants:
@@ -729,9 +729,9 @@ class TenantExportRunner:
         self, m: Any, subs: dict[str, dict[uuid.UUID, list[Any]]], orgs: OrgPaths, run: _Run
     ) -> tuple[dict[str, Any], Any]:
         d = self.directory
-        profile = d._read_profile(m)
+        profile = d.read_profile(m)
         if not run.revealed:
-            profile = d._masked(profile)
+            profile = d.masked_profile(profile)
         record: dict[str, Any] = {
             "id": m.id,
             "organization_id": m.organization_id,
@@ -745,13 +745,15 @@ class TenantExportRunner:
             "revealed": run.revealed,
         }
         ext = subs["extension"].get(m.id, [None])[0]
-        view = MemberArchive._extension_view(m, ext)
+        view = MemberArchive.extension_view(m, ext)
         record["extension"] = {**view.values, "version": view.version,
                                "updated_at": view.updated_at, "updated_by": view.updated_by}  # fmt: skip
         for name, kind in _KINDS.items():
             items = []
             for r in subs[name].get(m.id, []):
-                shown = self.archive._shown(kind, r, self.archive._read(kind, r), run.revealed)
+                shown = self.archive.shown_record(
+                    kind, r, self.archive.read_record(kind, r), run.revealed
+                )
                 items.append({"id": r.id, **shown.values, "redacted": shown.redacted,
                               **{k: getattr(r, k) for k in _STAMPS}})  # fmt: skip
             record[name] = items

@@ -46,7 +46,7 @@ def test_valid_rows_are_encrypted_as_the_directory_writes_them():
     assert [r.ok for r in rows] == [True, False] and built[1] is None
     m = built[0]
     assert m["tenant_id"] == tenant and m["created_by"] == "u1" and m["version"] == 1
-    assert m["id_number_index"] == directory._id_index(id_number(1))
+    assert m["id_number_index"] == directory.id_index(id_number(1))
     aad = f"member:{m['id']}:id_number".encode()
     assert directory.cipher.decrypt(m["id_number_enc"], aad=aad) == id_number(1)
     assert set(seconds) == {"validate", "encrypt"}
@@ -59,14 +59,14 @@ def test_without_writing_only_the_blind_index_is_computed():
     rows, built, _ = prepare_batch(
         directory, [(2, cells(3))], MAPPING, date(2026, 11, 28), "", False, uuid.uuid4(), "u"
     )
-    assert rows[0].ok and built == [{"id_number_index": directory._id_index(id_number(3))}]
+    assert rows[0].ok and built == [{"id_number_index": directory.id_index(id_number(3))}]
 
 
 def test_a_worker_rebuilds_the_same_cipher():
     a, b = SPEC.directory(), pickle.loads(pickle.dumps(SPEC)).directory()
     token = a.cipher.encrypt("x", aad=b"t")
     assert b.cipher.decrypt(token, aad=b"t") == "x"
-    assert a._id_index(id_number(1)) == b._id_index(id_number(1))
+    assert a.id_index(id_number(1)) == b.id_index(id_number(1))
 
 
 def test_org_paths_resolve_active_organisations_inside_the_scope_only():
