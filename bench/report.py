@@ -48,7 +48,7 @@ def write_report(r: dict, path: Path) -> None:
     ]
     if "search" in r:
         lines += [
-            "## Member search (`MemberSearchService.SearchMembers`, gRPC, whole province scope)",
+            "## Member search (`MemberSearchService.SearchMembers`, gRPC, whole province unless noted)",
             "",
             "| query kind | queries | with hits | p50 ms | p95 ms | target p95 |",
             "|---|---|---|---|---|---|",

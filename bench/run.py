@@ -28,7 +28,7 @@ from hongyun.member.v1 import member_stats_pb2 as spb
 from hongyun.member.v1 import member_stats_pb2_grpc
 from hongyun_platform.crypto import FieldCipher, Keyring
 from hongyun_platform.embedded import free_port
-from hongyun_platform.grpc.context import ROLE_TENANT_ADMIN, CallerContext
+from hongyun_platform.grpc.context import ROLE_SECRETARY, ROLE_TENANT_ADMIN, CallerContext
 
 sys.path.insert(0, str(Path(__file__).parent))
 from events import measure_relay_drain, raw_jetstream_publish
@@ -190,7 +190,16 @@ async def main_async(args) -> None:
             "province_root": await measure_counts(info["member_grpc"], admin, str(gen.root_id)),
         }
         print(f"  counts {counts}", flush=True)
-        search = await measure_search(info["member_grpc"], admin, search_queries(gen.people))
+        queries = search_queries(gen.people)
+        search = await measure_search(info["member_grpc"], admin, queries)
+        # A city secretary: the same names, searched inside a subtree of 5,000 organisations.
+        city_secretary = CallerContext(
+            "bench-sec", gen.tenant_id, frozenset({ROLE_SECRETARY}), scope_org_id=gen.city_ids[0]
+        )
+        scoped = await measure_search(
+            info["member_grpc"], city_secretary, {"chinese_name": queries["chinese_name"]}
+        )
+        search["chinese_name, city secretary's scope"] = scoped["chinese_name"]
         print(f"  search {search}", flush=True)
         import_rows = max(1000, round(100_000 * min(1.0, args.scale * 10)))
         xlsx = import_workbook(import_rows, gen.branch_paths)

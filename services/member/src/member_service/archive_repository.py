@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from hongyun_platform.db import Page, Repository
 from hongyun_platform.db.repository import clamp_page_size, decode_token, encode_token
-from sqlalchemy import ColumnElement, Select, cast, delete, func, literal, select
+from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_service.archive_models import (
@@ -20,7 +20,7 @@ from member_service.archive_models import (
     MemberTag,
     StatusChange,
 )
-from member_service.models import Ltree, Member, Organization
+from member_service.models import Member, Organization
 
 R = TypeVar("R")
 
@@ -125,7 +125,7 @@ class TagRepository:
             stmt = (
                 stmt.join(Member, Member.id == MemberTag.member_id)
                 .join(Organization, Organization.id == Member.organization_id)
-                .where(Organization.path.op("<@")(cast(literal(root_path), Ltree())))
+                .where(Organization.in_subtree(root_path))
             )
         if prefix:
             escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -10,6 +10,8 @@ from hongyun_platform.messaging.tables import MessagingTables
 from sqlalchemy import (
     ARRAY,
     Boolean,
+    ColumnElement,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    and_,
     func,
     text,
 )
@@ -69,6 +72,17 @@ class Organization(Base):
     established_on: Mapped[date] = mapped_column(Date, server_default=text(CHINA_TODAY_SQL))
     dissolved_on: Mapped[date | None] = mapped_column(Date)
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # The path as text in byte order, kept by PostgreSQL: subtree queries are a btree range on
+    # it, usable under row-level security, where ltree's <@ is not (not leakproof).
+    path_key: Mapped[str] = mapped_column(
+        Text(collation="C"), Computed("(path)::text", persisted=True)
+    )
+
+    @classmethod
+    def in_subtree(cls, root_path: str) -> ColumnElement[bool]:
+        """The organisation at root_path and all below it. Labels are 32 hex digits joined by
+        ".", and "." < "/" < "0": the subtree is exactly the keys in [root_path, root_path + "/")."""
+        return and_(cls.path_key >= root_path, cls.path_key < root_path + "/")
 
 
 class Member(Base):

@@ -165,7 +165,7 @@ class OrganizationAdminRepository:
         """The organisation at root_path and all its descendants, any status, root first."""
         stmt = (
             select(Organization)
-            .where(Organization.tenant_id == tenant_id, _under(Organization.path, root_path))
+            .where(Organization.tenant_id == tenant_id, Organization.in_subtree(root_path))
             .order_by(Organization.depth, Organization.id)
         )
         return list((await self.session.execute(stmt)).scalars())
@@ -223,7 +223,7 @@ class OrganizationAdminRepository:
         )
         stmt = (
             update(Organization)
-            .where(Organization.tenant_id == tenant_id, _under(Organization.path, old_prefix))
+            .where(Organization.tenant_id == tenant_id, Organization.in_subtree(old_prefix))
             .values(
                 path=case(
                     (func.nlevel(Organization.path) == old_levels, new), else_=descendant_path
@@ -301,7 +301,7 @@ class OrganizationAdminRepository:
             .where(
                 Member.tenant_id == tenant_id,
                 Member.party_status == status,
-                _under(Organization.path, root_path),
+                Organization.in_subtree(root_path),
             )
         )
         total, fulls = (await self.session.execute(stmt)).one()

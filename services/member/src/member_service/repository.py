@@ -6,16 +6,12 @@ from __future__ import annotations
 import uuid
 
 from hongyun_platform.db import Page, Repository
-from sqlalchemy import ARRAY, ColumnElement, Uuid, any_, cast, literal, select
+from sqlalchemy import ARRAY, Uuid, any_, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_service.models import AuditEntry, Ltree, Member, Organization, Tenant
+from member_service.models import AuditEntry, Member, Organization, Tenant
 
 ORG_ACTIVE = "active"  # organisations.status; dissolved/merged ones stay as history (ADR 0007)
-
-
-def _descendant_of(path_col, root_path: str) -> ColumnElement[bool]:
-    return path_col.op("<@")(cast(literal(root_path), Ltree()))
 
 
 class TenantRepository(Repository[Tenant]):
@@ -72,7 +68,7 @@ class OrganizationRepository(Repository[Organization]):
             Organization.tenant_id == tenant_id, Organization.status == ORG_ACTIVE
         )
         if root_path:
-            stmt = stmt.where(_descendant_of(Organization.path, root_path))
+            stmt = stmt.where(Organization.in_subtree(root_path))
         return await self.page(stmt, page_size=page_size, page_token=page_token)
 
 
@@ -93,7 +89,7 @@ class MemberRepository(Repository[Member]):
             .where(Member.tenant_id == tenant_id, Member.id == member_id)
         )
         if root_path:
-            stmt = stmt.where(_descendant_of(Organization.path, root_path))
+            stmt = stmt.where(Organization.in_subtree(root_path))
         if for_update:
             stmt = stmt.with_for_update(of=Member)
         row = (await self.session.execute(stmt)).first()
@@ -123,7 +119,7 @@ class MemberRepository(Repository[Member]):
                     await self.session.execute(
                         select(Organization.id).where(
                             Organization.tenant_id == tenant_id,
-                            _descendant_of(Organization.path, root_path),
+                            Organization.in_subtree(root_path),
                         )
                     )
                 )

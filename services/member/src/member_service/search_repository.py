@@ -23,7 +23,6 @@ from sqlalchemy import (
     Uuid,
     and_,
     any_,
-    cast,
     false,
     literal,
     or_,
@@ -33,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_service.domain.search import SearchMode
-from member_service.models import Ltree, Member, Organization
+from member_service.models import Member, Organization
 from member_service.search_keys import SearchKeys
 from member_service.search_models import MemberSearchTerm, TermKind
 
@@ -137,7 +136,7 @@ def index_lookups(criteria: SearchCriteria, tenant_id: uuid.UUID) -> list[Select
 def subtree_ids(f: SearchFilter) -> Select:
     return select(Organization.id).where(
         Organization.tenant_id == f.tenant_id,
-        Organization.path.op("<@")(cast(literal(f.scope_path), Ltree())),
+        Organization.in_subtree(f.scope_path),
     )
 
 

@@ -15,17 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, String, cast, func, literal, select, text, update
+from sqlalchemy import ARRAY, String, cast, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from member_service.models import Ltree, Member, Organization
+from member_service.models import Member, Organization
 from member_service.transfer_models import ImportJob, MemberExport
 
 RUNNING_STATES = ("queued", "running")
-
-
-def _descendant_of(path_col: Any, root_path: str) -> ColumnElement[bool]:
-    return path_col.op("<@")(cast(literal(root_path), Ltree()))
 
 
 @dataclass(frozen=True)
@@ -167,7 +163,7 @@ class TransferRepository:
             stmt = (
                 select(Member)
                 .join(Organization, Organization.id == Member.organization_id)
-                .where(Member.tenant_id == tenant_id, _descendant_of(Organization.path, root_path))
+                .where(Member.tenant_id == tenant_id, Organization.in_subtree(root_path))
                 .order_by(Member.id)
                 .limit(batch)
             )
