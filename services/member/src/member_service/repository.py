@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_service.models import AuditEntry, Member, Organization, Tenant
 
+SCOPE_LIST_MAX = 100  # a subtree of up to this many organisations is passed as an id list
 ORG_ACTIVE = "active"  # organisations.status; dissolved/merged ones stay as history (ADR 0007)
 
 
@@ -111,23 +112,20 @@ class MemberRepository(Repository[Member]):
     ) -> Page[Member]:
         stmt = select(Member).where(Member.tenant_id == tenant_id)
         if "." in root_path:
-            # Below the tenant's root: resolve the subtree's organisations first. Under row-level
-            # security ltree's <@ is not leakproof, so a join would walk every member by id;
-            # a small id list lets PostgreSQL start from ix_members_org instead.
-            org_ids = (
-                (
-                    await self.session.execute(
-                        select(Organization.id).where(
-                            Organization.tenant_id == tenant_id,
-                            Organization.in_subtree(root_path),
-                        )
-                    )
-                )
-                .scalars()
-                .all()
+            # Below the tenant's root. A small subtree (a branch) goes in as a list of
+            # organisation ids, so PostgreSQL starts from ix_members_org; a large one (a city)
+            # as a subquery on the path_key range, hashed once (docs/adr/0002).
+            in_scope = select(Organization.id).where(
+                Organization.tenant_id == tenant_id, Organization.in_subtree(root_path)
             )
-            # One array parameter, however large the subtree (bind parameters are limited).
-            stmt = stmt.where(Member.organization_id == any_(literal(list(org_ids), ARRAY(Uuid()))))
+            org_ids = list(
+                (await self.session.execute(in_scope.limit(SCOPE_LIST_MAX + 1))).scalars()
+            )
+            if len(org_ids) <= SCOPE_LIST_MAX:
+                # One array parameter (bind parameters are limited).
+                stmt = stmt.where(Member.organization_id == any_(literal(org_ids, ARRAY(Uuid()))))
+            else:
+                stmt = stmt.where(Member.organization_id.in_(in_scope))
         if party_status:
             stmt = stmt.where(Member.party_status == party_status)
         if category:

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_service.domain.search import SearchMode
 from member_service.models import Member, Organization
+from member_service.repository import SCOPE_LIST_MAX
 from member_service.search_keys import SearchKeys
 from member_service.search_models import MemberSearchTerm, TermKind
 
@@ -148,11 +149,13 @@ def tier_statement(
     limit: int,
     scope_ids: list[uuid.UUID] | None = None,
 ) -> Select:
-    """One tier's member ids in id order; `scope_ids`: the organisations of the caller's
-    subtree (subtree_ids), None for the whole tenant."""
+    """One tier's member ids in id order, inside the caller's subtree (`f.scope_path`; None
+    for the whole tenant). `scope_ids`, when given, are that subtree's organisations."""
     stmt = select(Member.id).where(Member.tenant_id == f.tenant_id, condition)
-    if scope_ids is not None:  # tenant-wide callers skip this entirely
+    if scope_ids is not None:
         stmt = stmt.where(Member.organization_id == any_(literal(scope_ids, ARRAY(Uuid))))
+    elif f.scope_path:  # tenant-wide callers skip this entirely
+        stmt = stmt.where(Member.organization_id.in_(subtree_ids(f)))
     if f.category:
         stmt = stmt.where(Member.category == f.category)
     if f.party_status:
@@ -180,11 +183,15 @@ class MemberSearchRepository:
         await self.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         start, after_id = after if after else (0, None)
         chosen: list[tuple[int, uuid.UUID]] = []
-        # The subtree's organisations first, as a list: ltree's <@ is not leakproof either, and
-        # joined to the matches the planner multiplied them before looking members up.
+        # A small subtree (a branch) goes in as a list of organisation ids; a large one (a
+        # city: thousands) as a subquery on the path_key range, which PostgreSQL hashes once —
+        # binding and planning thousands of ids per tier cost more than the search itself.
         scope_ids = None
         if f.scope_path:
-            scope_ids = list((await self.session.execute(subtree_ids(f))).scalars())
+            found = list(
+                (await self.session.execute(subtree_ids(f).limit(SCOPE_LIST_MAX + 1))).scalars()
+            )
+            scope_ids = found if len(found) <= SCOPE_LIST_MAX else None
         for rank, conditions in enumerate(tiers(criteria, f.tenant_id)):
             if rank < start:
                 continue
