@@ -81,3 +81,14 @@ def secretary(tenant_id, scope_org_id) -> CallerContext:
         user_id=f"sec-{scope_org_id}", tenant_id=uuid.UUID(str(tenant_id)),
         roles=frozenset({ROLE_SECRETARY}), scope_org_id=uuid.UUID(str(scope_org_id)),
     )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def owner_sql(module_database):
+    """SQL as the superuser, outside row-level security: set-up the API cannot do (the past) and
+    ground truth to compare with (direct counts)."""
+
+    def run(sql: str) -> str:
+        return module_database.pg.psql(sql, module_database.name)
+
+    return run

@@ -36,14 +36,6 @@ FROM member.org_member_counts WHERE tenant_id = '{t}' AND n <> 0 ORDER BY 1, 2, 
 
 
 @pytest.fixture(scope="module")
-def owner_sql(module_database):
-    def run(sql: str) -> str:
-        return module_database.pg.psql(sql, module_database.name)
-
-    return run
-
-
-@pytest.fixture(scope="module")
 async def stubs(member_app):
     async with grpc.aio.insecure_channel(f"127.0.0.1:{member_app.port}") as channel:
         yield (

@@ -57,16 +57,6 @@ async def rule_stub(member_app):
 
 
 @pytest.fixture(scope="module")
-def owner_sql(module_database):
-    """Test set-up as the superuser (the past cannot be created through the API)."""
-
-    def run(sql: str) -> str:
-        return module_database.pg.psql(sql, module_database.name)
-
-    return run
-
-
-@pytest.fixture(scope="module")
 async def world(member_stub, member_settings_fx, owner_sql):
     """Tenant A: 党委 → {总支 X → {支部 br1 → 党小组 g}, 支部 br2, 支部 br3}; tenant B: 党委.
     Everything established on 2020-01-01; members in br1 (3), g (1), br2 (1)."""
