@@ -37,9 +37,6 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from ..conftest import PLATFORM_ADMIN, secretary, tenant_admin
-from .test_import_export import download
-from .test_member_api import call
-from .test_member_api import profile as base_profile
 
 pytestmark = pytest.mark.integration
 
@@ -68,9 +65,27 @@ def id_number(seq: int) -> str:
 
 
 def profile(seq: int, **kw) -> pb.MemberProfile:
-    return base_profile(
-        seq, **{"id_number": id_number(seq), "home_address": "江苏省南京市玄武区北京东路41号", **kw}
-    )
+    values = dict(
+        name=f"张{seq}", id_number=id_number(seq), category=pb.MEMBER_CATEGORY_FULL,
+        joined_on="2005-07-01", converted_on="2006-07-01", mobile_phone="13812345678",
+        home_address="江苏省南京市玄武区北京东路41号", ethnicity="汉族", education="本科",
+    )  # fmt: skip
+    values.update(kw)
+    return pb.MemberProfile(**values)
+
+
+async def call(method, request, caller):
+    return await method(request, metadata=caller.to_metadata(), timeout=10)
+
+
+async def download(method, request, caller) -> tuple[tpb.TransferFileHeader, bytes]:
+    header, body = None, bytearray()
+    async for part in method(request, metadata=caller.to_metadata(), timeout=60):
+        if part.WhichOneof("part") == "header":
+            header = part.header
+        else:
+            body += part.chunk
+    return header, bytes(body)
 
 
 async def stream_error(method, request, caller) -> grpc.aio.AioRpcError:
