@@ -33,6 +33,7 @@ from hongyun_gateway.problems import (
     problem_responses,
     validation_problem,
 )
+from hongyun_gateway.reveal import reveal_reason
 from hongyun_gateway.routers.members import parse_if_match
 from hongyun_gateway.schemas import member_archive as s
 from hongyun_gateway.schemas.common import IsoDate, timestamp
@@ -49,21 +50,6 @@ Reveal = Annotated[bool, Query(description="显示完整信息 show sensitive va
 Reason = Annotated[
     str | None, Query(max_length=200, description="查看理由 why (required with reveal)")
 ]
-
-
-def _reveal_reason(reveal: bool, reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if reveal and len(reason) < 2:
-        raise validation_problem(
-            [
-                {
-                    "field": "reason",
-                    "message": "查看完整信息需填写理由 (reveal needs a reason)",
-                    "reason": "required",
-                }
-            ]
-        )
-    return reason if reveal else ""
 
 
 async def _rpc(members: Members, caller: Any, rpc: str, req: Any) -> Any:
@@ -248,7 +234,7 @@ def _add_sub_record_routes(r: _SubRecord) -> None:
     ) -> Any:
         fields = dict(query.filters)
         if query.reveal is not None:
-            why = _reveal_reason(query.reveal, query.reason)
+            why = reveal_reason(query.reveal, query.reason)
             fields.update(reveal=query.reveal, reveal_reason=why)
         resp = await _send(members, caller, r.list_request(
             member_id=str(member_id), page_size=query.page.limit,
@@ -577,7 +563,7 @@ async def member_history(
     reveal: Reveal = False,
     reason: Reason = None,
 ) -> s.FieldChangePage:
-    why = _reveal_reason(reveal, reason)
+    why = reveal_reason(reveal, reason)
     resp = await _rpc(members, caller, "ListMemberHistory", apb.ListMemberHistoryRequest(
         member_id=str(member_id), page_size=page.limit, page_token=page.page_token,
         reveal=reveal, reveal_reason=why))  # fmt: skip

@@ -21,12 +21,10 @@ import grpc
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from hongyun.member.v1 import member_transfer_files_pb2 as pb
-from hongyun_platform.grpc.context import CallerContext
 
 from hongyun_gateway.auth import TenantCaller
 from hongyun_gateway.enums import MemberCategory, PartyStatus
 from hongyun_gateway.enums import to_proto as enum_to_proto
-from hongyun_gateway.identity import accounts
 from hongyun_gateway.multipart_form import read_multipart
 from hongyun_gateway.problems import (
     ProblemError,
@@ -34,6 +32,7 @@ from hongyun_gateway.problems import (
     problem_responses,
     validation_problem,
 )
+from hongyun_gateway.reveal import exporter_label, reveal_reason
 from hongyun_gateway.schemas.member_transfer import (
     FORMAT_TO_PROTO,
     MODE_TO_PROTO,
@@ -62,35 +61,6 @@ def _disposition(file_name: str) -> str:
 
 def _file_headers(file_name: str) -> dict[str, str]:
     return {**_PRIVATE, "Content-Disposition": _disposition(file_name)}
-
-
-def _reason(reveal: bool, reason: str | None) -> str:
-    reason = (reason or "").strip()
-    if reveal and len(reason) < 2:
-        raise validation_problem(
-            [
-                {
-                    "field": "reason",
-                    "message": "导出完整信息需填写理由 (reveal needs a reason)",
-                    "reason": "required",
-                }
-            ]
-        )
-    return reason if reveal else ""
-
-
-async def _exporter_label(state: State, caller: CallerContext) -> str:
-    """The watermark names the account (username, display name) as well as its id."""
-    try:
-        account_id = uuid.UUID(caller.user_id)
-    except ValueError:
-        return caller.user_id
-    async with state.identity_db.session() as session:
-        account = await accounts.get(session, account_id)
-    if account is None:
-        return caller.user_id
-    display = account.display_name or ""
-    return f"{account.username} {display}".strip()
 
 
 async def _relay(call: Any) -> StreamingResponse:
@@ -290,7 +260,7 @@ async def export_members(
         str | None, Query(max_length=200, description="导出理由 why (required with reveal)")
     ] = None,
 ) -> StreamingResponse:
-    why = _reason(reveal, reason)
+    why = reveal_reason(reveal, reason, export=True)
     call = state.member_client.transfer.ExportMembers(
         pb.ExportMembersRequest(
             format=FORMAT_TO_PROTO[format.value],
@@ -299,7 +269,7 @@ async def export_members(
             party_status=enum_to_proto(party_status, PartyStatus),  # type: ignore[arg-type]
             reveal=reveal,
             reveal_reason=why,
-            exporter_label=await _exporter_label(state, caller),
+            exporter_label=await exporter_label(state, caller),
         ),
         metadata=caller.to_metadata(),
         timeout=state.settings.member_transfer_deadline_seconds,
@@ -323,14 +293,14 @@ async def export_archive(
         str | None, Query(max_length=200, description="导出理由 why (required with reveal)")
     ] = None,
 ) -> StreamingResponse:
-    why = _reason(reveal, reason)
+    why = reveal_reason(reveal, reason, export=True)
     call = state.member_client.transfer.ExportMemberArchive(
         pb.ExportMemberArchiveRequest(
             member_id=str(member_id),
             format=FORMAT_TO_PROTO[format.value],
             reveal=reveal,
             reveal_reason=why,
-            exporter_label=await _exporter_label(state, caller),
+            exporter_label=await exporter_label(state, caller),
         ),
         metadata=caller.to_metadata(),
         timeout=state.settings.member_transfer_deadline_seconds,

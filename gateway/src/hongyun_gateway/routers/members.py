@@ -28,6 +28,7 @@ from hongyun_gateway.problems import (
     problem_responses,
     validation_problem,
 )
+from hongyun_gateway.reveal import reveal_reason
 from hongyun_gateway.schemas.members import MemberCreate, MemberPage, MemberRead, MemberUpdate
 from hongyun_gateway.state import Members
 
@@ -138,22 +139,9 @@ async def get_member(
         str | None, Query(max_length=200, description="查看理由 why (required with reveal)")
     ] = None,
 ) -> MemberRead:
-    reason = (reason or "").strip()
-    if reveal and len(reason) < 2:
-        raise validation_problem(
-            [
-                {
-                    "field": "reason",
-                    "message": "查看完整信息需填写理由 (reveal needs a reason)",
-                    "reason": "required",
-                }
-            ]
-        )
+    why = reveal_reason(reveal, reason)
     resp = await members.get_member(
-        caller,
-        pb.GetMemberRequest(
-            id=str(member_id), reveal=reveal, reveal_reason=reason if reveal else ""
-        ),
+        caller, pb.GetMemberRequest(id=str(member_id), reveal=reveal, reveal_reason=why)
     )
     return _personal(response, MemberRead.from_proto(resp.member))
 

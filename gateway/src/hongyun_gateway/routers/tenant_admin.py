@@ -13,7 +13,7 @@ from hongyun_platform.grpc.context import ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN
 from hongyun_gateway.auth import Caller, require_role
 from hongyun_gateway.identity import accounts
 from hongyun_gateway.problems import ProblemError, problem_responses
-from hongyun_gateway.routers.member_transfer import _exporter_label, _reason
+from hongyun_gateway.reveal import exporter_label, reveal_reason
 from hongyun_gateway.schemas.tenant_admin import (
     AggregatesRead,
     ProvisionedRead,
@@ -129,8 +129,8 @@ _PRIVATE = {"Cache-Control": "no-store, private"}
         "SHA-256), and per tenant organisations, their history and committee terms, and members "
         "with their whole archive as JSON Lines, plus the members in the national 16-item "
         "template (.xlsx). `include_descendants` adds every descendant tenant. Personal data is "
-        "masked unless `reveal` with a `reason` (tenant admins only; platform admins never see "
-        "personal data in full). Every export is audited in each exported tenant and carries a "
+        "masked unless `reveal` with a `reason` — only the tenant's own admins may reveal (an "
+        "ancestor's admins and platform admins get masked data; 403 `reveal_not_allowed`). Every export is audited in each exported tenant and carries a "
         "watermark naming the exporter. Answers 202 with the job; poll `GET …/exports/{id}` "
         "for progress and, once it has succeeded, a short-lived download URL. Starting the same "
         "export again while it runs returns the running one."
@@ -145,7 +145,7 @@ async def start_tenant_export(
     response: Response,
 ) -> TenantExportRead:
     require_role(caller, ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN)
-    why = _reason(body.reveal, body.reason)
+    why = reveal_reason(body.reveal, body.reason, export=True)
     resp = await state.member_client.start_tenant_export(
         caller,
         tpb.StartTenantExportRequest(
@@ -153,7 +153,7 @@ async def start_tenant_export(
             include_descendants=body.include_descendants,
             reveal=body.reveal,
             reveal_reason=why,
-            exporter_label=await _exporter_label(state, caller),
+            exporter_label=await exporter_label(state, caller),
         ),
     )
     export = TenantExportRead.from_proto(resp.export)

@@ -114,7 +114,7 @@ class TenantExportStart(BaseModel):
     )
     reveal: bool = Field(
         default=False,
-        description="导出完整个人信息 personal data in full (tenant admins only; audited)",
+        description="导出完整个人信息 personal data in full (the tenant's own admins only; audited)",
     )
     reason: Annotated[str, text(0, 200)] = Field(
         default="", description="导出理由 why (required with reveal)", examples=["移交档案馆"]
