@@ -35,6 +35,8 @@ from hongyun_gateway.passwords import Passwords
 from hongyun_gateway.problems import install_problem_handlers
 from hongyun_gateway.routers import (
     accounts,
+    development,
+    dues,
     member_archive,
     member_counts,
     member_search,
@@ -42,6 +44,7 @@ from hongyun_gateway.routers import (
     members,
     organization_admin,
     organizations,
+    relationship_transfers,
     rules,
     tenant_admin,
     tenants,
@@ -130,6 +133,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(members.router)
     app.include_router(member_archive.router)
     app.include_router(member_archive.tags_router)
+    app.include_router(development.router)
+    app.include_router(relationship_transfers.router)
+    app.include_router(dues.router)
     _mount_files(app)
     install_openapi(app)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")

@@ -55,6 +55,11 @@ class MemberClient:
         self._search = member_search_pb2_grpc.MemberSearchServiceStub(self._channel)
         self._stats = member_stats_pb2_grpc.MemberStatsServiceStub(self._channel)
 
+    @property
+    def channel(self) -> grpc.aio.Channel:
+        """The shared channel: routers of other member services build their own stubs on it."""
+        return self._channel
+
     async def close(self, grace: float | None = None) -> None:
         await self._channel.close(grace)
 

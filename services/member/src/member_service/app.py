@@ -33,6 +33,7 @@ from member_service.config import MemberSettings
 from member_service.cross_tenant import audit_cross_tenant_access
 from member_service.exports import MemberExports
 from member_service.imports import CipherSpec, ImportLimits, ImportRunner, MemberImports
+from member_service.lifecycle_wiring import Job, LifecycleParts, lifecycle_services
 from member_service.models import messaging
 from member_service.org_wiring import organization_services
 from member_service.search import MemberSearch
@@ -90,6 +91,7 @@ class MemberApp:
     tasks: list[asyncio.Task] = field(default_factory=list)
     term_reminders: CommitteeTermReminders | None = None  # 换届 reminder job (docs/adr/0007)
     tenant_exports: TenantExportRunner | None = None  # tenant data exports (docs/adr/0012)
+    lifecycle_jobs: list[Job] = field(default_factory=list)  # docs/adr/0014
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -101,6 +103,8 @@ class MemberApp:
         self.tasks.append(asyncio.create_task(self.relay.run(self.stop_event)))
         if self.term_reminders and self.settings.term_reminders_enabled:
             self.tasks.append(asyncio.create_task(self.term_reminders.run(self.stop_event)))
+        if self.settings.lifecycle_jobs_enabled:
+            self.tasks += [asyncio.create_task(job(self.stop_event)) for job in self.lifecycle_jobs]
         log.info("member service started", port=self.grpc.port)
 
     async def stop(self) -> None:
@@ -171,6 +175,7 @@ async def build_app(
     )
 
     organizations = organization_services(db, settings, relay.wake)
+    lifecycle = lifecycle_services(LifecycleParts(db, directory, store, settings, relay.wake))
 
     async def nats_up() -> bool:
         return nc.is_connected
@@ -184,6 +189,7 @@ async def build_app(
         (member_archive_pb2_grpc.add_MemberArchiveServiceServicer_to_server, archive, "hongyun.member.v1.MemberArchiveService"),
         (member_transfer_files_pb2_grpc.add_MemberImportExportServiceServicer_to_server, transfer, "hongyun.member.v1.MemberImportExportService"),
         *organizations.services,
+        *lifecycle.services,
     ]  # fmt: skip
     server = build_server(
         host=settings.grpc_host,
@@ -195,6 +201,7 @@ async def build_app(
     )
     app = MemberApp(settings, db, nc, relay, server)
     app.term_reminders = organizations.term_reminders
+    app.lifecycle_jobs = lifecycle.jobs
     # Import jobs stop with the app: cancelled ones are marked interrupted (docs/adr/0010).
     app.tasks.append(asyncio.create_task(import_runner.supervise(app.stop_event)))
     app.tenant_exports = export_runner

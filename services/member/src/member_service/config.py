@@ -37,5 +37,8 @@ class MemberSettings(ServiceSettings):
     # 换届 reminders (docs/adr/0007): how often the job looks for terms to remind of.
     term_reminders_enabled: bool = True
     term_reminder_interval_seconds: float = Field(default=3600.0, gt=0)
+    # Development deadlines, letter expiry and dues arrears jobs (docs/adr/0014).
+    lifecycle_jobs_enabled: bool = True
+    lifecycle_job_interval_seconds: float = Field(default=3600.0, gt=0)
     stream_duplicate_window_seconds: float = 600
     stream_replicas: int = 1

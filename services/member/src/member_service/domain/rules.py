@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -23,7 +23,11 @@ from typing import Any
 
 from hongyun_platform.errors import FailedPrecondition, InvalidArgument, NotFound
 
-# Keys (identifiers, not values). Later issues add theirs (development steps, dues, transfers).
+from member_service.domain import lifecycle_rules
+from member_service.domain.rule_shapes import RuleSpec, distinct_ints, int_fields, int_in
+
+# Keys (identifiers, not values). Member lifecycle keys (development, transfers, dues, calendar)
+# live in domain/lifecycle_rules.py.
 BRANCH_MIN_FULL_MEMBERS = "org.branch.min_full_members"
 BRANCH_COMMITTEE_MIN_FULL_MEMBERS = "org.branch.committee_min_full_members"
 BRANCH_COMMITTEE_SIZE = "org.branch.committee_size"
@@ -39,14 +43,6 @@ class RuleSource(StrEnum):
     NATIONAL = "national"  # the national default applies
     TENANT = "tenant"  # the tenant's own override applies
     INHERITED = "inherited"  # an ancestor tenant's override applies
-
-
-@dataclass(frozen=True)
-class RuleSpec:
-    key: str
-    title_zh: str
-    title_en: str
-    check: Callable[[Any], Any]  # normalised value, or ValueError naming what is expected
 
 
 @dataclass(frozen=True)
@@ -87,47 +83,11 @@ class RuleMissing(FailedPrecondition):
         )
 
 
-# ---- value shapes ----
-
-
-def _int(lo: int, hi: int) -> Callable[[Any], int]:
-    def check(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise ValueError(f"an integer from {lo} to {hi}")
-        return v
-
-    return check
-
-
-def _int_fields(names: Sequence[str], lo: int, hi: int) -> Callable[[Any], dict[str, int]]:
-    one = _int(lo, hi)
-
-    def check(v: Any) -> dict[str, int]:
-        if not isinstance(v, dict) or set(v) != set(names):
-            raise ValueError(f"an object with exactly the fields {', '.join(names)}")
-        try:
-            return {n: one(v[n]) for n in names}
-        except ValueError as exc:
-            raise ValueError(f"each of {', '.join(names)}: {exc}") from None
-
-    return check
-
-
 def _committee_size(v: Any) -> dict[str, int]:
-    out = _int_fields(("min", "max", "hard_max"), 1, 50)(v)
+    out = int_fields(("min", "max", "hard_max"), 1, 50)(v)
     if not out["min"] <= out["max"] <= out["hard_max"]:
         raise ValueError("min ≤ max ≤ hard_max")
     return out
-
-
-def _months_list(v: Any) -> list[int]:
-    one = _int(1, 36)
-    if not isinstance(v, list) or not 1 <= len(v) <= 6:
-        raise ValueError("a list of 1 to 6 month counts")
-    months = [one(m) for m in v]
-    if len(set(months)) != len(months):
-        raise ValueError("distinct month counts")
-    return sorted(months, reverse=True)
 
 
 SPECS: dict[str, RuleSpec] = {
@@ -137,13 +97,13 @@ SPECS: dict[str, RuleSpec] = {
             BRANCH_MIN_FULL_MEMBERS,
             "成立党支部所需最少正式党员数",
             "Fewest full members that form a branch",
-            _int(1, 100),
+            int_in(1, 100),
         ),
         RuleSpec(
             BRANCH_COMMITTEE_MIN_FULL_MEMBERS,
             "设立支部委员会的正式党员数",
             "Full members from which a branch elects a committee",
-            _int(1, 1000),
+            int_in(1, 1000),
         ),
         RuleSpec(
             BRANCH_COMMITTEE_SIZE,
@@ -155,26 +115,27 @@ SPECS: dict[str, RuleSpec] = {
             BRANCH_MAX_MEMBERS,
             "党支部党员人数上限",
             "Most members one branch should have",
-            _int(1, 10000),
+            int_in(1, 10000),
         ),
         RuleSpec(
             COMMITTEE_TERM_YEARS,
             "委员会每届任期（年）",
             "Committee term in years (village/community, other units)",
-            _int_fields(("village_community", "other"), 1, 10),
+            int_fields(("village_community", "other"), 1, 10),
         ),
         RuleSpec(
             LOST_CONTACT_MIN_MONTHS,
             "标记失联党员所需的最短失联时间（月）",
             "Months out of contact before a member may be flagged as lost (失联)",
-            _int(1, 36),
+            int_in(1, 36),
         ),
         RuleSpec(
             COMMITTEE_TERM_REMINDER_MONTHS,
             "换届提醒提前月数",
             "Months before a term ends to remind of the election (换届)",
-            _months_list,
+            distinct_ints(1, 36, 6, "month counts"),
         ),
+        *lifecycle_rules.SPECS,
     )
 }
 
