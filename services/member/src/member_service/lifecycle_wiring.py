@@ -9,10 +9,17 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from hongyun.member.v1 import member_due_pb2_grpc
 from hongyun_platform.db import Database
 from hongyun_platform.storage import ObjectStore
 
+from member_service import term_due
 from member_service.config import MemberSettings
+from member_service.domain.due_items import DueKind
+from member_service.due_servicer import SERVICE_NAME as DUE_SERVICE
+from member_service.due_servicer import DueServicer
+from member_service.due_view import ListDue, WhatIsDue
+from member_service.rules import RuleBook
 from member_service.service import MemberDirectory
 
 Job = Callable[[asyncio.Event], Coroutine[Any, Any, None]]  # runs until the event is set
@@ -42,4 +49,12 @@ def lifecycle_services(parts: LifecycleParts) -> Wired:
         wired = part.wire(parts)
         out.services += wired.services
         out.jobs += wired.jobs
+    due = WhatIsDue(parts.directory, RuleBook(), due_parts())
+    add = member_due_pb2_grpc.add_DueServiceServicer_to_server
+    out.services.append((add, DueServicer(parts.db, due), DUE_SERVICE))
     return out
+
+
+def due_parts() -> dict[DueKind, ListDue]:
+    """Who lists each kind of item of the "what is due" view, in the order it shows them."""
+    return {DueKind.COMMITTEE_TERM: term_due.list_due}

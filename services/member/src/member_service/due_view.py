@@ -1,0 +1,89 @@
+"""The "what is due" view (待办提醒) of an organisation subtree (docs/adr/0014): each lifecycle part
+lists its own items (development steps, letters, committee terms, dues arrears) and this merges
+them, inside the caller's data scope. Read-only; computed from the records on each call.
+
+No transport imports; raises DomainError; never commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from hongyun_platform.db import UnitOfWork
+from hongyun_platform.errors import InvalidArgument
+from hongyun_platform.grpc.context import CallerContext
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from member_service.domain.dates import china_today
+from member_service.domain.due_items import DueKind, DuePage
+from member_service.repository import Repositories
+from member_service.rules import RuleBook
+from member_service.service import MANAGERS, MemberDirectory
+
+ListDue = Callable[[AsyncSession, uuid.UUID, str | None, date, int, RuleBook], Awaitable[DuePage]]
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class DueSection:
+    kind: DueKind
+    page: DuePage
+
+
+@dataclass(frozen=True)
+class DueView:
+    as_of: date
+    sections: list[DueSection]
+
+
+class WhatIsDue:
+    def __init__(
+        self,
+        directory: MemberDirectory,
+        rules: RuleBook,
+        parts: Mapping[DueKind, ListDue],
+        today: Callable[[], date] = china_today,
+    ):
+        self.directory = directory
+        self.rules = rules
+        self.parts = dict(parts)
+        self.today = today
+
+    async def view(
+        self,
+        uow: UnitOfWork,
+        caller: CallerContext,
+        *,
+        organization_id: str,
+        kinds: Sequence[DueKind],
+        limit: int,
+    ) -> DueView:
+        caller.require_role(*MANAGERS)
+        tenant_id = caller.require_tenant()
+        limit = limit or DEFAULT_LIMIT
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidArgument(
+                f"每类条数应为 1 至 {MAX_LIMIT} (limit must be 1 to {MAX_LIMIT})",
+                code="invalid_limit",
+                field="limit",
+            )
+        unknown = [k for k in kinds if k not in self.parts]
+        if unknown:
+            raise InvalidArgument(
+                f"不支持的待办类型 (unsupported kind {unknown[0]})",
+                code="invalid_kind",
+                field="kinds",
+            )
+        root_path = await self.directory.subtree_path(
+            Repositories(uow.session), caller, organization_id
+        )
+        day = self.today()
+        sections = []
+        for kind in dict.fromkeys(kinds or self.parts):  # asked order, no repeats
+            page = await self.parts[kind](uow.session, tenant_id, root_path, day, limit, self.rules)
+            sections.append(DueSection(kind, page))
+        return DueView(as_of=day, sections=sections)
