@@ -36,6 +36,7 @@ from hongyun_gateway.problems import install_problem_handlers
 from hongyun_gateway.routers import (
     accounts,
     development,
+    due_items,
     dues,
     member_archive,
     member_counts,
@@ -136,6 +137,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(development.router)
     app.include_router(relationship_transfers.router)
     app.include_router(dues.router)
+    app.include_router(due_items.router)
     _mount_files(app)
     install_openapi(app)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")

@@ -63,8 +63,12 @@ class MemberClient:
     async def close(self, grace: float | None = None) -> None:
         await self._channel.close(grace)
 
-    async def _call(self, method: Any, request: Any, caller: CallerContext) -> Any:
+    async def call(self, method: Any, request: Any, caller: CallerContext) -> Any:
+        """A unary call of any member service stub built on `channel`, as the caller, with the
+        deadline."""
         return await method(request, metadata=caller.to_metadata(), timeout=self.deadline_seconds)
+
+    _call = call
 
     async def is_serving(self, limit_seconds: float) -> bool:
         try:
