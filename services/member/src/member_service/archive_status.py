@@ -225,7 +225,7 @@ async def after_member_update(
 ) -> None:
     """Hook for MemberDirectory.update_member, after the row is written: the field history of
     the change, and status / flag history rows when those fields changed through the profile
-    (recorded as they are: the profile is the correction path, its rules are the profile's)."""
+    (status changes checked against the transition table; flags recorded as they are)."""
     repos = ArchiveRepositories(uow.session)
     history = FieldHistory(cipher)
     olds, news = _profile_values(old), _profile_values(new)
@@ -240,7 +240,10 @@ async def after_member_update(
         personal=PERSONAL_FIELDS,
     )
     if old.party_status != new.party_status:
-        await status_rows(repos, caller, member, baseline_status=int(old.party_status))
+        rows = await status_rows(repos, caller, member, baseline_status=int(old.party_status))
+        # The correction path follows the same transition table as the status endpoint: a
+        # refusal rolls the whole update back (the hook runs in the update's transaction).
+        check_status_change([entry(r) for r in rows], new.party_status, today, today=today)
         change = StatusChange(
             id=new_id(),
             tenant_id=member.tenant_id,

@@ -605,6 +605,26 @@ async def test_flags_lost_contact_rule_and_floating(s, world, archive_app, modul
     assert ok.flags.lost_contact_since == recent
 
 
+async def test_profile_status_changes_follow_the_transition_table(s, world):
+    adm, m = world["adm_a"], await new_member(s, world)
+    ended = (await call(s.member.UpdateMember, pb.UpdateMemberRequest(
+        id=m.id, profile=pb.MemberProfile(party_status=pb.PARTY_STATUS_DECEASED),
+        update_mask=["party_status"]), adm)).member  # fmt: skip
+    assert ended.profile.party_status == pb.PARTY_STATUS_DECEASED
+    err = await fails(s.member.UpdateMember, pb.UpdateMemberRequest(
+        id=m.id, profile=pb.MemberProfile(party_status=pb.PARTY_STATUS_RETAINED, job_post="改"),
+        update_mask=["party_status", "job_post"]), adm,
+        grpc.StatusCode.FAILED_PRECONDITION)  # fmt: skip
+    assert dict(err.trailing_metadata())["x-hongyun-error-code"] == "invalid_status_transition"
+    # Nothing of the refused update was written: status, other fields, version, history.
+    now = (await call(s.member.GetMember, pb.GetMemberRequest(id=m.id), adm)).member
+    assert (now.profile.party_status, now.profile.job_post, now.version) == (
+        pb.PARTY_STATUS_DECEASED, ended.profile.job_post, ended.version)  # fmt: skip
+    assert [c.new_value for c in await history(s, adm, m.id) if c.field == "party_status"] == [
+        "deceased"
+    ]
+
+
 async def test_profile_updates_write_masked_field_history_and_status_rows(
     s, world, archive_app, module_database
 ):
