@@ -30,7 +30,15 @@ GIVEN = (
     "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红建国立新云晓东海波宁德福春梅志文斌鹏飞辉"
 )
 NULL = "\\N"  # COPY's NULL marker, so that empty strings stay empty strings
-MEMBER_COLUMNS = [c.name for c in Member.__table__.columns]
+# Every column the generator sets: the others (timestamps, state columns with a server default
+# the generator leaves alone) get their defaults from PostgreSQL, as in the service.
+MEMBER_COLUMNS = [
+    c.name
+    for c in Member.__table__.columns
+    if c.server_default is None or c.name in ("ethnicity", "education", "job_post", "version",
+                                                 "lost_contact", "floating", "floating_destination",
+                                                 "created_by", "updated_by")
+]  # fmt: skip
 ORG_COLUMNS = ["id", "tenant_id", "parent_id", "name", "type", "path", "depth", "created_by"]
 
 
@@ -157,12 +165,12 @@ async def generate(
             values = {c: getattr(m, c, None) for c in MEMBER_COLUMNS}
             values.update(created_at=None, updated_at=None)
             rows.append(
-                [_cell(values[c]) for c in MEMBER_COLUMNS if c not in ("created_at", "updated_at")]
+                [_cell(values[c]) for c in MEMBER_COLUMNS]
             )
             if i % max(1, n_members // 200) == 0:
                 sample.append(m.id)
                 people.append((p.name, p.id_number, p.mobile_phone))
-        cols = [c for c in MEMBER_COLUMNS if c not in ("created_at", "updated_at")]
+        cols = MEMBER_COLUMNS
         data = _csv(rows)
         await conn.copy_to_table("members", schema_name="member", columns=cols,
                                  source=io.BytesIO(data), format="csv", null=NULL)  # fmt: skip

@@ -46,6 +46,25 @@ def write_report(r: dict, path: Path) -> None:
         f"{c['province_root']['p95_ms']} | < 20 ms |",
         "",
     ]
+    if "what_is_due" in r:
+        d = r["what_is_due"]
+        records = ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in d["records"].items())
+        lines += [
+            "## What is due (`DueService.ListDue`, gRPC, every kind, 20 items per kind)",
+            "",
+            f"Records behind it, bulk-loaded into the province: {records}. Baseline: "
+            "`CountMembers` of the same subtree in the same run (a rollup lookup).",
+            "",
+            "| subtree | items by kind | p50 ms | p95 ms | p50 ÷ CountMembers p50 |",
+            "|---|---|---|---|---|",
+        ]
+        for where, label in (("city", "a city"), ("province_root", "the province root")):
+            x = d[where]
+            kinds = ", ".join(f"{k} {n:,}" for k, n in x["items_by_kind"].items())
+            lines.append(
+                f"| {label} | {kinds} | {x['p50_ms']} | {x['p95_ms']} | {x['ratio_to_counts_p50']} |"
+            )
+        lines.append("")
     if "search" in r:
         lines += [
             "## Member search (`MemberSearchService.SearchMembers`, gRPC, whole province unless noted)",

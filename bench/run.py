@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from events import measure_relay_drain, raw_jetstream_publish
 from generate import MEMBER_COLUMNS, NULL, generate
 from import_search import import_workbook, measure_import, measure_search, search_queries
+from lifecycle import load_lifecycle, measure_due
 from load import percentiles, run_load
 from report import write_report
 
@@ -81,7 +82,7 @@ def asyncpg_dsn(sqlalchemy_url: str) -> str:
 
 async def raw_copy_baseline(dsn: str, data: bytes) -> float:
     """rows/s of PostgreSQL COPY of the same member rows into a plain table."""
-    cols = [c for c in MEMBER_COLUMNS if c not in ("created_at", "updated_at")]
+    cols = MEMBER_COLUMNS
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("DROP TABLE IF EXISTS public.bench_copy")
@@ -190,6 +191,17 @@ async def main_async(args) -> None:
             "province_root": await measure_counts(info["member_grpc"], admin, str(gen.root_id)),
         }
         print(f"  counts {counts}", flush=True)
+        lifecycle_rows = await load_lifecycle(owner_dsn, gen)
+        due = {
+            "records": lifecycle_rows,
+            "city": await measure_due(info["member_grpc"], admin, gen.city_ids[0]),
+            "province_root": await measure_due(info["member_grpc"], admin, gen.root_id),
+        }
+        for where in ("city", "province_root"):
+            due[where]["ratio_to_counts_p50"] = round(
+                due[where]["p50_ms"] / max(counts[where]["p50_ms"], 0.1), 1
+            )
+        print(f"  what is due {due}", flush=True)
         queries = search_queries(gen.people)
         search = await measure_search(info["member_grpc"], admin, queries)
         # A city secretary: the same names, searched inside a subtree of 5,000 organisations.
@@ -227,6 +239,7 @@ async def main_async(args) -> None:
             "generate_seconds": round(gen.seconds, 1),
             "baseline_raw_copy_rows_per_s": round(copy_rps),
             "member_counts": counts,
+            "what_is_due": due,
             "search": search,
             "import_xlsx": imported,
             "event_relay": relay,

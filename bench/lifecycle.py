@@ -1,0 +1,73 @@
+"""Member lifecycle at province scale: the records behind the "what is due" view, bulk-loaded
+with COPY, and the view's latency for a city and the province root (docs/adr/0014).
+
+Baseline in the same run: `CountMembers` of the same subtree (a primary-key lookup on rollups,
+the cheapest scoped call the member service answers), so the ratio shows what the view's SQL adds
+on top of a gRPC round trip with scope checks.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import time
+import uuid
+from datetime import date
+
+import asyncpg
+import grpc
+from generate import NULL, _csv
+from hongyun.member.v1 import member_due_pb2 as dpb
+from hongyun.member.v1 import member_due_pb2_grpc
+from hongyun_platform.grpc.context import CallerContext
+from hongyun_platform.ids import new_id
+from load import percentiles
+from member_service.domain.dates import add_years
+
+TERM_COLUMNS = ["id", "tenant_id", "organization_id", "unit_kind", "started_on", "term_years",
+                "ends_on", "rule_citation", "created_by"]  # fmt: skip
+
+
+async def load_terms(conn: asyncpg.Connection, gen, rnd: random.Random, today: date) -> int:
+    """One committee term per branch and city, started over the last 3½ years (a few overdue)."""
+    rows = []
+    for org_id in [gen.root_id, *gen.city_ids, *gen.branch_ids]:
+        started = date.fromordinal(today.toordinal() - rnd.randrange(0, 3 * 365 + 180))
+        rows.append([new_id(), gen.tenant_id, org_id, "other", started, 3,
+                     add_years(started, 3), "支部工作条例（试行）第九条", "bench"])  # fmt: skip
+    await conn.copy_to_table("committee_terms", schema_name="member", columns=TERM_COLUMNS,
+                             source=io.BytesIO(_csv(rows)), format="csv", null=NULL)  # fmt: skip
+    return len(rows)
+
+
+async def load_lifecycle(dsn: str, gen, *, seed: int = 11) -> dict[str, int]:
+    """The lifecycle records of the generated province; returns how many of each."""
+    from member_service.domain.dates import china_today
+
+    rnd, today = random.Random(seed), china_today()
+    conn = await asyncpg.connect(dsn)
+    try:
+        counts = {"committee_terms": await load_terms(conn, gen, rnd, today)}
+        for table in ("committee_terms",):
+            await conn.execute(f"VACUUM (ANALYZE) member.{table}")
+    finally:
+        await conn.close()
+    return counts
+
+
+async def measure_due(
+    target: str, caller: CallerContext, org_id: uuid.UUID, runs: int = 20
+) -> dict:
+    async with grpc.aio.insecure_channel(target) as ch:
+        stub = member_due_pb2_grpc.DueServiceStub(ch)
+        req = dpb.ListDueRequest(organization_id=str(org_id), limit=20)
+        samples, resp = [], None
+        for i in range(runs + 3):
+            t = time.perf_counter()
+            resp = await stub.ListDue(req, metadata=caller.to_metadata(), timeout=120)
+            if i >= 3:  # warm-up excluded
+                samples.append((time.perf_counter() - t) * 1000)
+    p50, p95 = percentiles(samples)
+    totals = {dpb.DueKind.Name(s.kind).removeprefix("DUE_KIND_").lower(): s.total
+              for s in resp.sections}  # fmt: skip
+    return {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "items_by_kind": totals}
