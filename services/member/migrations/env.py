@@ -11,5 +11,7 @@ alembic_env.run(
         "member_flag_changes",
         "member_field_changes",
         "member_exports",
+        "dues_payments",  # money recorded is corrected by a new record, never rewritten
+        "dues_months",
     ),
 )

@@ -145,6 +145,7 @@ class AuditEntry(Base):
 from member_service import (  # noqa: E402
     archive_models,  # noqa: F401  (docs/adr/0009)
     count_models,  # noqa: F401  (docs/adr/0013)
+    dues_models,  # noqa: F401  (docs/adr/0017)
     org_models,  # noqa: F401
     search_models,  # noqa: F401  (docs/adr/0008)
     tenant_export_models,  # noqa: F401  (docs/adr/0012)

@@ -46,6 +46,7 @@ DUES_RETIRED = "dues.rate.retired"
 DUES_FIXED_MONTHLY_FEN = "dues.rate.fixed_monthly_fen"
 DUES_AMOUNT_ROUNDING = "dues.amount.rounding"
 DUES_ARREARS_MONTHS = "dues.arrears.flag_months"
+DUES_MAX_MONTHS_AHEAD = "dues.payment.max_months_ahead"
 
 # ---- calendar ----
 CALENDAR_ADJUSTED_DAYS = "calendar.working_days.adjustments"
@@ -104,6 +105,9 @@ SPECS: tuple[RuleSpec, ...] = (
     RuleSpec(DUES_AMOUNT_ROUNDING, "党费金额取整方式", "Rounding of a monthly dues amount", rounding),
     RuleSpec(DUES_ARREARS_MONTHS, "欠缴党费提醒月数", "Months of arrears that raise a flag",
              distinct_ints(1, 24, 6, "month counts")),
+    RuleSpec(DUES_MAX_MONTHS_AHEAD, "最多可提前登记的月数（预交党费、标准、减免）",
+             "Months ahead that payments, standards and hardship decisions may be recorded",
+             int_in(0, 120)),
     RuleSpec(CALENDAR_ADJUSTED_DAYS, "法定节假日与调休工作日",
              "Public holidays and make-up working days (调休)", adjusted_days),
 )  # fmt: skip
