@@ -164,9 +164,7 @@ async def generate(
             directory.write_profile(m, p)
             values = {c: getattr(m, c, None) for c in MEMBER_COLUMNS}
             values.update(created_at=None, updated_at=None)
-            rows.append(
-                [_cell(values[c]) for c in MEMBER_COLUMNS]
-            )
+            rows.append([_cell(values[c]) for c in MEMBER_COLUMNS])
             if i % max(1, n_members // 200) == 0:
                 sample.append(m.id)
                 people.append((p.name, p.id_number, p.mobile_phone))

@@ -22,7 +22,7 @@ from hongyun.member.v1 import member_due_pb2_grpc
 from hongyun_platform.grpc.context import CallerContext
 from hongyun_platform.ids import new_id
 from load import percentiles
-from member_service.domain.dates import add_years
+from member_service.domain.dates import add_months, add_years
 
 TERM_COLUMNS = ["id", "tenant_id", "organization_id", "unit_kind", "started_on", "term_years",
                 "ends_on", "rule_citation", "created_by"]  # fmt: skip
@@ -40,6 +40,36 @@ async def load_terms(conn: asyncpg.Connection, gen, rnd: random.Random, today: d
     return len(rows)
 
 
+ACCOUNT_COLUMNS = ["member_id", "tenant_id", "organization_id", "start_month", "paid_through"]
+STANDARD_COLUMNS = ["id", "tenant_id", "member_id", "effective_month", "dues_group", "monthly_fen",
+                    "rate_per_mille", "rule_key", "rule_value", "rule_citation", "rule_source",
+                    "rounding_value", "created_by"]  # fmt: skip
+
+
+async def load_dues(conn: asyncpg.Connection, gen, rnd: random.Random, today: date) -> int:
+    """A standard and an account for every member since January 2024: 90 % paid up, the rest
+    1 to 12 months behind (so a few per branch are in arrears, as in a real province)."""
+    members = await conn.fetch(
+        "SELECT id, organization_id FROM member.members WHERE tenant_id = $1", gen.tenant_id
+    )
+    this_month = today.replace(day=1)
+    start = date(2024, 1, 1)
+    accounts, standards = [], []
+    for m in members:
+        behind = 0 if rnd.random() < 0.9 else rnd.choice((1, 1, 2, 2, 3, 4, 5, 6, 8, 12))
+        paid = add_months(this_month, -behind)
+        accounts.append([m["id"], gen.tenant_id, m["organization_id"], start, paid])
+        standards.append([new_id(), gen.tenant_id, m["id"], start, "employed", 1500, 10,
+                          "dues.rate.employed", '[{"up_to_yuan":null,"per_mille":10}]',
+                          "党费规定 2008", "national",
+                          '{"step_fen":1,"mode":"half_up","min_fen":1}', "bench"])  # fmt: skip
+    await conn.copy_to_table("dues_standards", schema_name="member", columns=STANDARD_COLUMNS,
+                             source=io.BytesIO(_csv(standards)), format="csv", null=NULL)  # fmt: skip
+    await conn.copy_to_table("dues_accounts", schema_name="member", columns=ACCOUNT_COLUMNS,
+                             source=io.BytesIO(_csv(accounts)), format="csv", null=NULL)  # fmt: skip
+    return len(accounts)
+
+
 async def load_lifecycle(dsn: str, gen, *, seed: int = 11) -> dict[str, int]:
     """The lifecycle records of the generated province; returns how many of each."""
     from member_service.domain.dates import china_today
@@ -47,8 +77,11 @@ async def load_lifecycle(dsn: str, gen, *, seed: int = 11) -> dict[str, int]:
     rnd, today = random.Random(seed), china_today()
     conn = await asyncpg.connect(dsn)
     try:
-        counts = {"committee_terms": await load_terms(conn, gen, rnd, today)}
-        for table in ("committee_terms",):
+        counts = {
+            "committee_terms": await load_terms(conn, gen, rnd, today),
+            "dues_accounts": await load_dues(conn, gen, rnd, today),
+        }
+        for table in ("committee_terms", "dues_standards", "dues_accounts"):
             await conn.execute(f"VACUUM (ANALYZE) member.{table}")
     finally:
         await conn.close()
