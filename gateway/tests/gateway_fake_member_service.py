@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 from gateway_fake_due import add_due_fake
 from gateway_fake_dues import add_dues_fake
+from gateway_fake_letters import add_letters_fake
 from gateway_fake_member_search import add_search_fake
 from gateway_fake_member_stats import add_stats_fake
 from gateway_fake_member_transfer import add_transfer_fakes
@@ -342,6 +343,7 @@ async def start_fake_member_service() -> RunningFake:
     add_stats_fake(server, service)  # MemberStatsService (same store)
     add_due_fake(server, service)  # DueService (same store)
     add_dues_fake(server, service)  # DuesService (same store)
+    add_letters_fake(server, service)  # RelationshipTransferService (same store)
     add_tenant_export_fake(server, service)  # TenantAdminService exports (same store)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -37,7 +37,8 @@ TABLES = (
 # Whose dues are owed: 党籍 status normal (1) or restored (3) — PAYING_STATUSES in
 # member_service.domain.dues (a unit test keeps them equal).
 PAYING = (1, 3)
-# An account follows its member: a transfer to another organisation, a change of 党籍 status.
+# An account follows its member: a transfer to another organisation, a change of 党籍 status,
+# leaving through a relationship transfer (departed_on, 20261203_0013: the new tenant collects).
 # Statement-level, like the member count triggers (20261203_0007): one UPDATE per statement,
 # whatever wrote the members (API, import, merge, a transfer letter, SQL).
 FOLLOW_MEMBERS = (
@@ -45,10 +46,12 @@ FOLLOW_MEMBERS = (
 CREATE FUNCTION member.dues_accounts_follow_members() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE member.dues_accounts a
-    SET organization_id = n.organization_id, paying = n.party_status IN {PAYING}
+    SET organization_id = n.organization_id,
+        paying = n.party_status IN {PAYING} AND n.departed_on IS NULL
     FROM new_members n JOIN old_members o ON o.id = n.id
     WHERE a.member_id = n.id
-      AND (o.organization_id, o.party_status) IS DISTINCT FROM (n.organization_id, n.party_status);
+      AND (o.organization_id, o.party_status, o.departed_on)
+          IS DISTINCT FROM (n.organization_id, n.party_status, n.departed_on);
     RETURN NULL;
 END $$
 """,

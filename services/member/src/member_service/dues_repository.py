@@ -469,7 +469,11 @@ class DuesRepository:
             .join(Organization, Organization.id == Member.organization_id)
             .outerjoin(DuesAccount, DuesAccount.member_id == Member.id)
             .outerjoin(DuesMonth, and_(DuesMonth.member_id == Member.id, DuesMonth.month == m))
-            .where(Member.tenant_id == tenant_id, Member.party_status.in_(PAYING))
+            .where(
+                Member.tenant_id == tenant_id,
+                Member.party_status.in_(PAYING),
+                Member.departed_on.is_(None),
+            )
         )
         if root_path:
             stmt = stmt.where(Organization.in_subtree(root_path))

@@ -122,6 +122,13 @@ class Member(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     created_by: Mapped[str] = mapped_column(String(64), server_default="")
     updated_by: Mapped[str] = mapped_column(String(64), server_default="")
+    # Left through a completed relationship transfer (docs/adr/0016): kept as archive, no longer
+    # listed, searched or counted here.
+    departed_on: Mapped[date | None] = mapped_column(Date)
+    departed_reason: Mapped[str] = mapped_column(String(30), server_default="")
+    departed_letter_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("letters.id", use_alter=True)  # letters reference members too: a cycle
+    )
 
 
 class AuditEntry(Base):
@@ -146,6 +153,7 @@ from member_service import (  # noqa: E402
     archive_models,  # noqa: F401  (docs/adr/0009)
     count_models,  # noqa: F401  (docs/adr/0013)
     dues_models,  # noqa: F401  (docs/adr/0017)
+    letter_models,  # noqa: F401  (docs/adr/0016)
     org_models,  # noqa: F401
     search_models,  # noqa: F401  (docs/adr/0008)
     tenant_export_models,  # noqa: F401  (docs/adr/0012)

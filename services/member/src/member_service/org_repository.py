@@ -264,7 +264,9 @@ class OrganizationAdminRepository:
 
     async def member_count(self, tenant_id: uuid.UUID, org_id: uuid.UUID) -> int:
         stmt = select(func.count()).where(
-            Member.tenant_id == tenant_id, Member.organization_id == org_id
+            Member.tenant_id == tenant_id,
+            Member.organization_id == org_id,
+            Member.departed_on.is_(None),  # left through a transfer: archive only
         )
         return int((await self.session.execute(stmt)).scalar_one())
 
@@ -275,7 +277,11 @@ class OrganizationAdminRepository:
         moved member's (id, new version), for their history rows and events."""
         stmt = (
             update(Member)
-            .where(Member.tenant_id == tenant_id, Member.organization_id == from_org)
+            .where(
+                Member.tenant_id == tenant_id,
+                Member.organization_id == from_org,
+                Member.departed_on.is_(None),  # departed records keep their organisation
+            )
             .values(
                 organization_id=to_org,
                 version=Member.version + 1,
@@ -301,6 +307,7 @@ class OrganizationAdminRepository:
             .where(
                 Member.tenant_id == tenant_id,
                 Member.party_status == status,
+                Member.departed_on.is_(None),
                 Organization.in_subtree(root_path),
             )
         )

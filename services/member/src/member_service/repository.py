@@ -88,6 +88,7 @@ class MemberRepository(Repository[Member]):
             select(Member, Organization)
             .join(Organization, Organization.id == Member.organization_id)
             .where(Member.tenant_id == tenant_id, Member.id == member_id)
+            .where(Member.departed_on.is_(None))  # left through a transfer: archive only
         )
         if root_path:
             stmt = stmt.where(Organization.in_subtree(root_path))
@@ -110,7 +111,7 @@ class MemberRepository(Repository[Member]):
         page_size: int,
         page_token: str,
     ) -> Page[Member]:
-        stmt = select(Member).where(Member.tenant_id == tenant_id)
+        stmt = select(Member).where(Member.tenant_id == tenant_id, Member.departed_on.is_(None))
         if "." in root_path:
             # Below the tenant's root. A small subtree (a branch) goes in as a list of
             # organisation ids, so PostgreSQL starts from ix_members_org; a large one (a city)

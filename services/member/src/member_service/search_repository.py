@@ -151,7 +151,9 @@ def tier_statement(
 ) -> Select:
     """One tier's member ids in id order, inside the caller's subtree (`f.scope_path`; None
     for the whole tenant). `scope_ids`, when given, are that subtree's organisations."""
-    stmt = select(Member.id).where(Member.tenant_id == f.tenant_id, condition)
+    stmt = select(Member.id).where(
+        Member.tenant_id == f.tenant_id, condition, Member.departed_on.is_(None)
+    )
     if scope_ids is not None:
         stmt = stmt.where(Member.organization_id == any_(literal(scope_ids, ARRAY(Uuid))))
     elif f.scope_path:  # tenant-wide callers skip this entirely

@@ -166,7 +166,9 @@ class TenantAdmin:
                         func.coalesce(func.sum(cast(Member.category == 2, Integer)), 0),
                         func.coalesce(func.sum(case((Member.lost_contact, 1), else_=0)), 0),
                         func.coalesce(func.sum(case((Member.floating, 1), else_=0)), 0),
-                    ).select_from(Member)
+                    )
+                    .select_from(Member)
+                    .where(Member.departed_on.is_(None))  # left through a transfer
                 )
             ).one()
             out.append(Aggregate(t.id, t.name, org_path.depth(t.path) - base_depth, orgs, *row))

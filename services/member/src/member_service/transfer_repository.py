@@ -157,13 +157,17 @@ class TransferRepository:
         party_status: int = 0,
         batch: int = 2000,
     ) -> AsyncIterator[list[Member]]:
-        """All members of a subtree in keyset batches (by id)."""
+        """All current members of a subtree in keyset batches (by id)."""
         after: uuid.UUID | None = None
         while True:
             stmt = (
                 select(Member)
                 .join(Organization, Organization.id == Member.organization_id)
-                .where(Member.tenant_id == tenant_id, Organization.in_subtree(root_path))
+                .where(
+                    Member.tenant_id == tenant_id,
+                    Organization.in_subtree(root_path),
+                    Member.departed_on.is_(None),  # left by a transfer letter (docs/adr/0016)
+                )
                 .order_by(Member.id)
                 .limit(batch)
             )
