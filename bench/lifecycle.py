@@ -70,6 +70,37 @@ async def load_dues(conn: asyncpg.Connection, gen, rnd: random.Random, today: da
     return len(accounts)
 
 
+LETTER_COLUMNS = ["id", "tenant_id", "member_id", "scope", "state", "from_organization_id",
+                  "from_organization_name", "destination", "member_name", "member_gender",
+                  "member_birth_date", "member_category", "member_id_number_enc", "key_id",
+                  "dues_paid_until", "letter_number", "valid_days", "validity_citation",
+                  "validity_source", "issued_on", "valid_until", "created_by"]  # fmt: skip
+
+
+async def load_letters(conn: asyncpg.Connection, gen, rnd: random.Random, today: date) -> int:
+    """Issued letters out of the platform for 0.3 % of members (a province sends a few thousand
+    a year), issued over the last 120 days with 90 days' validity: some expired, some expiring."""
+    members = await conn.fetch(
+        "SELECT m.id, m.name, m.gender, m.birth_date, m.category, m.id_number_enc, m.key_id,"
+        " o.id AS org_id, o.name AS org_name FROM member.members m"
+        " JOIN member.organizations o ON o.id = m.organization_id"
+        " WHERE m.tenant_id = $1 AND m.departed_on IS NULL",
+        gen.tenant_id,
+    )
+    rows = []
+    for n, m in enumerate(rnd.sample(list(members), max(1, len(members) * 3 // 1000))):
+        issued = date.fromordinal(today.toordinal() - rnd.randrange(0, 120))
+        until = date.fromordinal(issued.toordinal() + 89)
+        rows.append([new_id(), gen.tenant_id, m["id"], "out_of_platform", "issued", m["org_id"],
+                     m["org_name"], "外省某市某党支部", m["name"], m["gender"], m["birth_date"],
+                     m["category"], "\\x" + bytes(m["id_number_enc"]).hex(), m["key_id"],
+                     today.replace(day=1), f"BENCH-{n:07d}", 90, "基准", "national", issued,
+                     until, "bench"])  # fmt: skip
+    await conn.copy_to_table("letters", schema_name="member", columns=LETTER_COLUMNS,
+                             source=io.BytesIO(_csv(rows)), format="csv", null=NULL)  # fmt: skip
+    return len(rows)
+
+
 async def load_lifecycle(dsn: str, gen, *, seed: int = 11) -> dict[str, int]:
     """The lifecycle records of the generated province; returns how many of each."""
     from member_service.domain.dates import china_today
@@ -80,8 +111,9 @@ async def load_lifecycle(dsn: str, gen, *, seed: int = 11) -> dict[str, int]:
         counts = {
             "committee_terms": await load_terms(conn, gen, rnd, today),
             "dues_accounts": await load_dues(conn, gen, rnd, today),
+            "letters": await load_letters(conn, gen, rnd, today),
         }
-        for table in ("committee_terms", "dues_standards", "dues_accounts"):
+        for table in ("committee_terms", "dues_standards", "dues_accounts", "letters"):
             await conn.execute(f"VACUUM (ANALYZE) member.{table}")
     finally:
         await conn.close()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from gateway_fake_development import add_development_fake
 from gateway_fake_due import add_due_fake
 from gateway_fake_dues import add_dues_fake
 from gateway_fake_letters import add_letters_fake
@@ -343,6 +344,7 @@ async def start_fake_member_service() -> RunningFake:
     add_stats_fake(server, service)  # MemberStatsService (same store)
     add_due_fake(server, service)  # DueService (same store)
     add_dues_fake(server, service)  # DuesService (same store)
+    add_development_fake(server, service)  # DevelopmentService (same store)
     add_letters_fake(server, service)  # RelationshipTransferService (same store)
     add_tenant_export_fake(server, service)  # TenantAdminService exports (same store)
     health_servicer = health.aio.HealthServicer()

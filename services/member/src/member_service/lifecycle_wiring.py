@@ -13,7 +13,7 @@ from hongyun.member.v1 import member_due_pb2_grpc
 from hongyun_platform.db import Database
 from hongyun_platform.storage import ObjectStore
 
-from member_service import dues_due, letter_due, term_due
+from member_service import development_due, dues_due, letter_due, term_due
 from member_service.config import MemberSettings
 from member_service.domain.due_items import DueKind
 from member_service.due_servicer import SERVICE_NAME as DUE_SERVICE
@@ -58,6 +58,7 @@ def lifecycle_services(parts: LifecycleParts) -> Wired:
 def due_parts() -> dict[DueKind, ListDue]:
     """Who lists each kind of item of the "what is due" view, in the order it shows them."""
     return {
+        DueKind.DEVELOPMENT_STEP: development_due.list_due,
         DueKind.LETTER_EXPIRING: letter_due.list_due,
         DueKind.COMMITTEE_TERM: term_due.list_due,
         DueKind.DUES_ARREARS: dues_due.list_due,

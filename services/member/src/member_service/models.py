@@ -152,6 +152,7 @@ class AuditEntry(Base):
 from member_service import (  # noqa: E402
     archive_models,  # noqa: F401  (docs/adr/0009)
     count_models,  # noqa: F401  (docs/adr/0013)
+    development_models,  # noqa: F401  (docs/adr/0015)
     dues_models,  # noqa: F401  (docs/adr/0017)
     letter_models,  # noqa: F401  (docs/adr/0016)
     org_models,  # noqa: F401
