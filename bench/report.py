@@ -65,6 +65,24 @@ def write_report(r: dict, path: Path) -> None:
                 f"| {label} | {kinds} | {x['p50_ms']} | {x['p95_ms']} | {x['ratio_to_counts_p50']} |"
             )
         lines.append("")
+    if "development_evaluation" in r:
+        x = r["development_evaluation"]
+        lines += [
+            "## Development pipeline evaluation of the whole province",
+            "",
+            "Every development case (a person between application and conversion) evaluated as"
+            " `GetDevelopmentCase` does: ORM rows and mappers of the member service, then"
+            " `domain.development.evaluate` (stage, next step, deadline, blockers) with the"
+            " tenant's rules. Baseline: the same case and step rows fetched raw with asyncpg.",
+            "",
+            "| cases | step rows | seconds | cases/s | baseline raw fetch cases/s | ratio |"
+            " overdue | blocked today |",
+            "|---|---|---|---|---|---|---|---|",
+            f"| {x['cases']:,} | {x['step_rows']:,} | {x['seconds']} | {x['cases_per_s']:,} | "
+            f"{x['baseline_raw_fetch_cases_per_s']:,} | {x['ratio_to_raw_fetch']} | "
+            f"{x['overdue']:,} | {x['blocked_today']:,} |",
+            "",
+        ]
     if "search" in r:
         lines += [
             "## Member search (`MemberSearchService.SearchMembers`, gRPC, whole province unless noted)",

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from events import measure_relay_drain, raw_jetstream_publish
 from generate import MEMBER_COLUMNS, NULL, generate
 from import_search import import_workbook, measure_import, measure_search, search_queries
-from lifecycle import load_lifecycle, measure_due
+from lifecycle import load_lifecycle, measure_due, measure_evaluation
 from load import percentiles, run_load
 from report import write_report
 
@@ -191,7 +191,7 @@ async def main_async(args) -> None:
             "province_root": await measure_counts(info["member_grpc"], admin, str(gen.root_id)),
         }
         print(f"  counts {counts}", flush=True)
-        lifecycle_rows = await load_lifecycle(owner_dsn, gen)
+        lifecycle_rows = await load_lifecycle(owner_dsn, gen, cipher_for(data))
         due = {
             "records": lifecycle_rows,
             "city": await measure_due(info["member_grpc"], admin, gen.city_ids[0]),
@@ -202,6 +202,8 @@ async def main_async(args) -> None:
                 due[where]["p50_ms"] / max(counts[where]["p50_ms"], 0.1), 1
             )
         print(f"  what is due {due}", flush=True)
+        evaluation = await measure_evaluation(info["owner_database_url"], owner_dsn, gen.tenant_id)
+        print(f"  development evaluation {evaluation}", flush=True)
         queries = search_queries(gen.people)
         search = await measure_search(info["member_grpc"], admin, queries)
         # A city secretary: the same names, searched inside a subtree of 5,000 organisations.
@@ -240,6 +242,7 @@ async def main_async(args) -> None:
             "baseline_raw_copy_rows_per_s": round(copy_rps),
             "member_counts": counts,
             "what_is_due": due,
+            "development_evaluation": evaluation,
             "search": search,
             "import_xlsx": imported,
             "event_relay": relay,

@@ -67,7 +67,7 @@ async def _standard(api, headers, member_id, **body) -> httpx.Response:
                          headers=headers)  # fmt: skip
 
 
-def test_money_converts_exactly():
+async def test_money_converts_exactly():
     assert to_fen("12.5") == 1250 and to_fen("0.01") == 1 and to_fen("3000") == 300000
     assert to_fen("999999999.99") == 99999999999 and to_fen(None) == 0
     assert from_fen(1500) == "15.00" and from_fen(5) == "0.05" and from_fen(0) == "0.00"
