@@ -108,6 +108,21 @@ ENDPOINTS: dict[str, Endpoint] = {
     "GET /members/{id}/family-members": Endpoint(
         lambda w, c: c.get(f"/api/v1/members/{w.target['id']}/family-members")
     ),
+    # Member lifecycle (issue 4): the target's dues, and the subtree views of branch 1.
+    "GET /dues/members/{id}": Endpoint(
+        lambda w, c: c.get(f"/api/v1/dues/members/{w.target['id']}")
+    ),
+    "GET /due-items?organization_id": Endpoint(
+        lambda w, c: c.get("/api/v1/due-items", params={"organization_id": w.branch1["id"]})
+    ),
+    "GET /development/cases?organization_id": Endpoint(
+        lambda w, c: c.get("/api/v1/development/cases", params={"organization_id": w.branch1["id"]})
+    ),
+    "GET /relationship-transfers?organization_id": Endpoint(
+        lambda w, c: c.get(
+            "/api/v1/relationship-transfers", params={"organization_id": w.branch1["id"]}
+        )
+    ),
 }
 
 CALLERS = (
@@ -136,6 +151,11 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "GET /members/search?organization_id":  (A,   NF,   A,    NF,    F,    NF,     F,     A),
     "GET /members/counts?organization_id":  (A,   NF,   A,    NF,    F,    NF,     F,     A),
     "GET /members/{id}/family-members":     (A,   NF,   A,    NF,    F,    NF,     F,     A),
+    "GET /dues/members/{id}":               (A,   NF,   A,    NF,    F,    NF,     F,     A),
+    "GET /due-items?organization_id":       (A,   NF,   A,    NF,    F,    NF,     F,     A),
+    "GET /development/cases?organization_id":      (A, NF, A, NF, F, NF, F, A),
+    # Platform operators do not handle introduction letters (ADR 0016).
+    "GET /relationship-transfers?organization_id": (A, NF, A, NF, F, NF, F, F),
 }  # fmt: skip
 
 
@@ -239,6 +259,13 @@ def test_scope_matrix(world: World, endpoint: str, caller: str):
             assert resp.json()["total"] >= 1  # the target's branch holds the target
         elif endpoint.endswith("/family-members"):
             assert resp.json()["items"] == []  # the target's (empty) family records
+        elif endpoint.startswith("GET /dues/members/"):
+            assert resp.json()["member_id"] == world.target["id"]
+        elif endpoint.startswith("GET /due-items"):
+            assert {s["kind"] for s in resp.json()["sections"]} == {
+                "development_step", "letter_expiring", "committee_term", "dues_arrears"}  # fmt: skip
+        elif "?organization_id" in endpoint:  # branch 1's cases or letters: none yet
+            assert resp.json()["items"] == []
         else:
             assert resp.json()["id"] == world.target["id"]
     assert got == expected, f"{endpoint} as {caller}: {resp.status_code} {resp.text[:200]}"

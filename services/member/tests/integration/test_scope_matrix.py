@@ -24,7 +24,19 @@ from typing import Any
 import grpc
 import pytest
 from hongyun.member.v1 import member_archive_pb2 as apb
-from hongyun.member.v1 import member_archive_pb2_grpc, member_search_pb2_grpc, member_stats_pb2_grpc
+from hongyun.member.v1 import (
+    member_archive_pb2_grpc,
+    member_development_pb2_grpc,
+    member_due_pb2_grpc,
+    member_dues_pb2_grpc,
+    member_letters_pb2_grpc,
+    member_search_pb2_grpc,
+    member_stats_pb2_grpc,
+)
+from hongyun.member.v1 import member_development_pb2 as devpb
+from hongyun.member.v1 import member_due_pb2 as duepb
+from hongyun.member.v1 import member_dues_pb2 as duespb
+from hongyun.member.v1 import member_letters_pb2 as letpb
 from hongyun.member.v1 import member_pb2 as pb
 from hongyun.member.v1 import member_search_pb2 as spb
 from hongyun.member.v1 import member_stats_pb2 as stpb
@@ -66,6 +78,7 @@ class World:
     search: Any  # MemberSearchServiceStub
     stats: Any  # MemberStatsServiceStub
     archive: Any  # MemberArchiveServiceStub
+    lifecycle: dict[str, Any]  # DuesService, DueService, DevelopmentService, letters stubs
     callers: dict[str, CallerContext]
     target: pb.Member
     branch1: pb.Organization
@@ -125,6 +138,26 @@ async def _archive(w: World, c: CallerContext) -> None:
     await call(w.archive.ListMemberHistory, apb.ListMemberHistoryRequest(member_id=w.target.id), c)
 
 
+async def _dues(w: World, c: CallerContext) -> None:
+    req = duespb.GetMemberDuesRequest(member_id=w.target.id)
+    assert (await call(w.lifecycle["dues"].GetMemberDues, req, c)).organization_id == w.branch1.id
+
+
+async def _due(w: World, c: CallerContext) -> None:
+    req = duepb.ListDueRequest(organization_id=w.branch1.id)
+    assert len((await call(w.lifecycle["due"].ListDue, req, c)).sections) == 4
+
+
+async def _cases(w: World, c: CallerContext) -> None:
+    req = devpb.ListDevelopmentCasesRequest(organization_id=w.branch1.id)
+    await call(w.lifecycle["development"].ListDevelopmentCases, req, c)
+
+
+async def _letters(w: World, c: CallerContext) -> None:
+    req = letpb.ListLettersRequest(organization_id=w.branch1.id)
+    await call(w.lifecycle["letters"].ListLetters, req, c)
+
+
 async def _tag(w: World, c: CallerContext) -> None:
     req = apb.AddMemberTagRequest(member_id=w.target.id, tag=f"标签{next(_seq)}")
     await call(w.archive.AddMemberTag, req, c)
@@ -146,6 +179,10 @@ ENDPOINTS: dict[str, Endpoint] = {
     "count members of the target's organisation": Endpoint(_count),
     "read the target's archive (family, history)": Endpoint(_archive),
     "tag the target (archive write)": Endpoint(_tag),
+    "read the target's dues": Endpoint(_dues),
+    "what is due in the target's organisation": Endpoint(_due),
+    "development cases of the target's organisation": Endpoint(_cases),
+    "letters of the target's organisation": Endpoint(_letters),
 }
 
 CALLERS = (
@@ -175,6 +212,11 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "count members of the target's organisation":  (A,   NF,   A,    NF,    NF,     F,     A),
     "read the target's archive (family, history)": (A,   NF,   A,    NF,    NF,     F,     A),
     "tag the target (archive write)":              (A,   NF,   A,    NF,    NF,     F,     A),
+    "read the target's dues":                      (A,   NF,   A,    NF,    NF,     F,     A),
+    "what is due in the target's organisation":    (A,   NF,   A,    NF,    NF,     F,     A),
+    "development cases of the target's organisation": (A, NF,  A,    NF,    NF,     F,     A),
+    # Platform operators do not handle introduction letters (ADR 0016).
+    "letters of the target's organisation":        (A,   NF,   A,    NF,    NF,     F,     F),
 }  # fmt: skip
 
 
@@ -230,6 +272,12 @@ async def world(member_stub, member_app) -> World:
         search=member_search_pb2_grpc.MemberSearchServiceStub(channel),
         stats=member_stats_pb2_grpc.MemberStatsServiceStub(channel),
         archive=member_archive_pb2_grpc.MemberArchiveServiceStub(channel),
+        lifecycle={
+            "dues": member_dues_pb2_grpc.DuesServiceStub(channel),
+            "due": member_due_pb2_grpc.DueServiceStub(channel),
+            "development": member_development_pb2_grpc.DevelopmentServiceStub(channel),
+            "letters": member_letters_pb2_grpc.RelationshipTransferServiceStub(channel),
+        },
         callers=callers,
         target=target,
         branch1=br1,
