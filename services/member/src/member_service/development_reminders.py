@@ -11,15 +11,10 @@ deadline with its own reminders. "Today" is injectable for tests.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
-from collections.abc import Callable
 from datetime import date, timedelta
 
-from hongyun_platform.db import Database
 from hongyun_platform.ids import new_id
-from hongyun_platform.logging import get_logger
 
 from member_service import development_events as ev
 from member_service.development_due import DUE_RULE_KEYS, due_cases, due_rule
@@ -27,52 +22,17 @@ from member_service.development_repository import DevelopmentRecords
 from member_service.domain import development as dev
 from member_service.domain import lifecycle_rules as lr
 from member_service.domain import rules as r
-from member_service.domain.dates import china_today
-from member_service.org_repository import active_tenants_stmt
-from member_service.rules import RuleBook
-
-log = get_logger(__name__)
+from member_service.tenant_jobs import TenantJob
 
 
-class DevelopmentReminders:
-    def __init__(
-        self,
-        db: Database,
-        rules: RuleBook,
-        *,
-        interval_seconds: float,
-        after_commit: Callable[[], None] = lambda: None,
-        today: Callable[[], date] = china_today,
-    ):
-        self.db = db
-        self.rules = rules
-        self.interval_seconds = interval_seconds
-        self.after_commit = after_commit  # wakes the outbox relay
-        self.today = today
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("development reminder run failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval_seconds)
+class DevelopmentReminders(TenantJob):
+    label = "development reminders"
 
     async def run_once(self, today: date | None = None) -> int:
         """Sends every reminder due on `today` (default: today in China). Returns how many."""
         day = today or self.today()
-        async with self.db.unit_of_work(None, platform_admin=True, read_only=True) as uow:
-            tenant_ids = list((await uow.session.execute(active_tenants_stmt())).scalars())
-        sent = 0
-        for tenant_id in tenant_ids:
-            try:
-                sent += await self._remind_tenant(tenant_id, day)
-            except Exception:
-                log.exception("development reminders failed for a tenant", tenant_id=str(tenant_id))
-        if sent:
-            self.after_commit()
-            log.info("development reminders sent", count=sent, day=day.isoformat())
+        sent = sum(await self.each_tenant(day, self._remind_tenant))
+        self.done(day, sent=sent)
         return sent
 
     async def _remind_tenant(self, tenant_id: uuid.UUID, day: date) -> int:

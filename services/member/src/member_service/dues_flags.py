@@ -12,70 +12,31 @@ only the highest is sent; the overtaken ones are recorded as skipped. "Today" is
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
-from collections.abc import Callable
 from datetime import date
 
-from hongyun_platform.db import Database
 from hongyun_platform.ids import new_id
-from hongyun_platform.logging import get_logger
 
 from member_service import dues_events
 from member_service.domain import dues as d
 from member_service.domain import lifecycle_rules as lr
 from member_service.domain import rules as r
-from member_service.domain.dates import china_today
 from member_service.dues import owed_of
 from member_service.dues_repository import DuesRepository
-from member_service.org_repository import active_tenants_stmt
-from member_service.rules import RuleBook
+from member_service.tenant_jobs import TenantJob
 
-log = get_logger(__name__)
 BATCH = 500  # members per transaction
 MAX_BATCHES = 10_000  # a guard: every batch records a row per candidate, so the loop ends
 
 
-class DuesArrearsFlags:
-    def __init__(
-        self,
-        db: Database,
-        rules: RuleBook,
-        *,
-        interval_seconds: float,
-        after_commit: Callable[[], None] = lambda: None,
-        today: Callable[[], date] = china_today,
-    ):
-        self.db = db
-        self.rules = rules
-        self.interval_seconds = interval_seconds
-        self.after_commit = after_commit  # wakes the outbox relay
-        self.today = today
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("dues arrears run failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval_seconds)
+class DuesArrearsFlags(TenantJob):
+    label = "dues arrears flags"
 
     async def run_once(self, today: date | None = None) -> int:
         """Raises every flag due on `today` (default: today in China). Returns how many."""
         day = today or self.today()
-        async with self.db.unit_of_work(None, platform_admin=True, read_only=True) as uow:
-            tenant_ids = list((await uow.session.execute(active_tenants_stmt())).scalars())
-        sent = 0
-        for tenant_id in tenant_ids:
-            try:
-                sent += await self._flag_tenant(tenant_id, day)
-            except Exception:
-                log.exception("dues arrears flags failed for a tenant", tenant_id=str(tenant_id))
-        if sent:
-            self.after_commit()
-            log.info("dues arrears flagged", count=sent, day=day.isoformat())
+        sent = sum(await self.each_tenant(day, self._flag_tenant))
+        self.done(day, flagged=sent)
         return sent
 
     async def _flag_tenant(self, tenant_id: uuid.UUID, day: date) -> int:

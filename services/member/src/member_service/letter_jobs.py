@@ -10,27 +10,18 @@ restarts and several replicas never send it twice. "Today" is injectable for tes
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from hongyun_platform.db import Database
 from hongyun_platform.ids import new_id
-from hongyun_platform.logging import get_logger
 
 from member_service import letter_events
 from member_service.domain import letters as L
 from member_service.domain import rules as r
-from member_service.domain.dates import china_today
 from member_service.domain.lifecycle_rules import TRANSFER_EXPIRY_REMINDER_DAYS
 from member_service.letter_repository import LetterRepository
-from member_service.org_repository import active_tenants_stmt
-from member_service.rules import RuleBook
-
-log = get_logger(__name__)
+from member_service.tenant_jobs import TenantJob
 
 
 @dataclass(frozen=True)
@@ -39,47 +30,14 @@ class RunResult:
     reminded: int
 
 
-class LetterJob:
-    def __init__(
-        self,
-        db: Database,
-        rules: RuleBook,
-        *,
-        interval_seconds: float,
-        after_commit: Callable[[], None] = lambda: None,
-        today: Callable[[], date] = china_today,
-    ):
-        self.db = db
-        self.rules = rules
-        self.interval_seconds = interval_seconds
-        self.after_commit = after_commit  # wakes the outbox relay
-        self.today = today
-
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("letter job run failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval_seconds)
+class LetterJob(TenantJob):
+    label = "letter job"
 
     async def run_once(self, today: date | None = None) -> RunResult:
         day = today or self.today()
-        async with self.db.unit_of_work(None, platform_admin=True, read_only=True) as uow:
-            tenant_ids = list((await uow.session.execute(active_tenants_stmt())).scalars())
-        expired = reminded = 0
-        for tenant_id in tenant_ids:
-            try:
-                e, m = await self._tenant(tenant_id, day)
-            except Exception:
-                log.exception("letter job failed for a tenant", tenant_id=str(tenant_id))
-                continue
-            expired, reminded = expired + e, reminded + m
-        if expired or reminded:
-            self.after_commit()
-            log.info("letters expired and reminded", expired=expired, reminded=reminded,
-                     day=day.isoformat())  # fmt: skip
+        results = await self.each_tenant(day, self._tenant)
+        expired, reminded = sum(e for e, _ in results), sum(m for _, m in results)
+        self.done(day, expired=expired, reminded=reminded)
         return RunResult(expired, reminded)
 
     async def _tenant(self, tenant_id: uuid.UUID, day: date) -> tuple[int, int]:
