@@ -12,7 +12,6 @@ the input and relays bytes. Include this router before ``members.router``: ``/ex
 
 from __future__ import annotations
 
-import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from fastapi.responses import StreamingResponse
 from hongyun.member.v1 import member_transfer_files_pb2 as pb
 
 from hongyun_gateway.auth import TenantCaller
+from hongyun_gateway.downloads import attachment_disposition
 from hongyun_gateway.enums import MemberCategory, PartyStatus
 from hongyun_gateway.enums import to_proto as enum_to_proto
 from hongyun_gateway.multipart_form import read_multipart
@@ -52,15 +52,8 @@ _UPLOAD_CHUNK = 1024 * 1024
 _FILE = {"description": "文件 The file", "content": {"application/octet-stream": {}}}
 
 
-def _disposition(file_name: str) -> str:
-    """attachment with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987)."""
-    ascii_name = file_name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "")
-    quoted = urllib.parse.quote(file_name, safe="")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}"
-
-
 def _file_headers(file_name: str) -> dict[str, str]:
-    return {**_PRIVATE, "Content-Disposition": _disposition(file_name)}
+    return {**_PRIVATE, "Content-Disposition": attachment_disposition(file_name)}
 
 
 async def _relay(call: Any) -> StreamingResponse:
@@ -110,7 +103,7 @@ async def download_template(
     return Response(
         resp.content,
         media_type=resp.header.content_type,
-        headers={"Content-Disposition": _disposition(resp.header.file_name)},
+        headers={"Content-Disposition": attachment_disposition(resp.header.file_name)},
     )
 
 

@@ -9,7 +9,6 @@ open_letter_exists, version_conflict); a letter outside your tenant or scope is 
 
 from __future__ import annotations
 
-import urllib.parse
 import uuid
 from typing import Annotated, Any
 
@@ -19,6 +18,7 @@ from hongyun.member.v1 import member_letters_pb2_grpc
 from hongyun_platform.grpc.context import CallerContext
 
 from hongyun_gateway.auth import TenantCaller
+from hongyun_gateway.downloads import attachment_disposition
 from hongyun_gateway.member_client import MemberClient
 from hongyun_gateway.pagination import PageParams, encode_cursor, page_params
 from hongyun_gateway.problems import problem_responses
@@ -244,12 +244,5 @@ async def print_letter(letter_id: uuid.UUID, caller: TenantCaller, members: Memb
     return Response(
         content=resp.content,
         media_type=resp.content_type or "application/pdf",
-        headers={**_PRIVATE, "Content-Disposition": _disposition(resp.file_name)},
+        headers={**_PRIVATE, "Content-Disposition": attachment_disposition(resp.file_name)},
     )
-
-
-def _disposition(file_name: str) -> str:
-    """attachment with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987)."""
-    ascii_name = file_name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "")
-    quoted = urllib.parse.quote(file_name, safe="")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}"
