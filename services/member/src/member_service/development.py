@@ -37,6 +37,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_service import development_events as ev
+from member_service import events as member_events
+from member_service.archive_history import FieldHistory
 from member_service.development_models import (
     DevelopmentCase,
     DevelopmentExtensionRow,
@@ -47,15 +49,17 @@ from member_service.development_models import (
 from member_service.development_repository import DevelopmentCaseRepository, DevelopmentRecords
 from member_service.domain import development as dev
 from member_service.domain import masking
+from member_service.domain.archive import diff_values
 from member_service.domain.dates import china_today
 from member_service.domain.profile import Category, Gender, PartyStatus, Profile, parse_date
 from member_service.domain.rules import EffectiveRule, RuleMissing
-from member_service.models import AuditEntry, Organization
+from member_service.models import AuditEntry, Member, Organization
 from member_service.repository import Repositories
 from member_service.rules import RuleBook
 from member_service.service import MANAGERS, MAY_REVEAL, MemberDirectory, parse_uuid
 
 log = get_logger(__name__)
+PROBATION_CANCELLED = "probation_cancelled"  # members.departed_reason
 
 READERS = (*MANAGERS, ROLE_DESCENDANT_READER)
 MAX_TEXT = 500  # acting body, reasons
@@ -429,6 +433,8 @@ class DevelopmentPipeline:
         if new.number == dev.ADMISSION_APPROVAL and status == dev.CaseStatus.ADMITTED:
             meeting = next(s for s in all_steps if s.number == dev.ADMISSION_MEETING)
             case.member_id = await self._admit(uow, caller, case, meeting.on)
+        if new.number == dev.CONVERSION_APPROVAL and status == dev.CaseStatus.CLOSED:
+            await self._cancel_probation(uow, caller, case, new.on)
         if new.number == dev.CONVERSION_APPROVAL and status == dev.CaseStatus.CONVERTED:
             meeting = next(s for s in all_steps if s.number == dev.ADMISSION_MEETING)
             ended = dev.probation_end(meeting.on, rules, facts.extension_months)
@@ -825,6 +831,33 @@ class DevelopmentPipeline:
             changes=Profile(category=Category.FULL, converted_on=ended),
             mask=["category", "converted_on"], organization_id="", expected_version=0,
         )  # fmt: skip
+
+    async def _cancel_probation(
+        self, uow: UnitOfWork, caller: CallerContext, case: DevelopmentCase, on: date
+    ) -> None:
+        """取消预备党员资格 (细则第三十五条): the probationary member leaves the register as
+        departed archive, like a member transferred out (docs/adr/0016): no longer listed or
+        counted, the record and its history kept."""
+        if case.member_id is None:
+            return
+        member = await uow.session.get(Member, case.member_id, with_for_update=True)
+        if member is None or member.departed_on is not None:
+            return
+        member.departed_on, member.departed_reason = on, PROBATION_CANCELLED
+        member.version += 1
+        member.updated_at, member.updated_by = datetime.now(UTC), caller.user_id
+        FieldHistory(self.directory.cipher).record(
+            uow.session, caller, tenant_id=member.tenant_id, member_id=member.id,
+            source="development", record_id=case.id,
+            diffs=diff_values({}, {"departed_on": on}, ["departed_on"]),
+        )  # fmt: skip
+        await uow.session.flush()
+        await member_events.member_updated(uow, member, ["departed_on"])
+        uow.session.add(AuditEntry(
+            id=new_id(), tenant_id=member.tenant_id, actor=caller.user_id,
+            actor_roles=sorted(caller.roles), action="member_departed", target_type="member",
+            target_id=member.id, fields=["departed_on"], reason=f"development case {case.id}",
+        ))  # fmt: skip
 
 
 # ---- the timeline ----

@@ -597,6 +597,40 @@ async def test_closing_and_rejection_end_a_case(s, world, dev_app):
     assert trailing(err)["x-hongyun-error-code"] == "case_not_open"
 
 
+async def test_a_refused_conversion_cancels_the_probationary_membership(s, world, dev_app):
+    """取消预备党员资格: the member leaves the register (not listed, not found, not counted) but
+    the record stays as departed archive, with a MemberUpdated event and an audit entry."""
+    adm = world["adm_a"]
+    case = await open_case(s, world)
+    await walk(s, world, case.id, 23)
+    member_id = (await call(s.dev.GetDevelopmentCase, dpb.GetDevelopmentCaseRequest(
+        id=case.id), adm)).case.member_id  # fmt: skip
+    listed = await call(s.member.ListMembers, pb.ListMembersRequest(
+        organization_id=world["br1"].id, page_size=200), adm)  # fmt: skip
+    assert member_id in {m.id for m in listed.members}
+    before = len(await outbox(dev_app, world["a"].id, "hongyun.member.v1.MemberUpdated"))
+    cancelled = await call(s.dev.RecordDevelopmentStep, step_request(
+        case.id, 24, world, decision=dpb.DEVELOPMENT_DECISION_REJECTED), adm)  # fmt: skip
+    assert cancelled.case.status == dpb.DEVELOPMENT_CASE_STATUS_CLOSED
+    await fails(s.member.GetMember, pb.GetMemberRequest(id=member_id), adm,
+                grpc.StatusCode.NOT_FOUND)  # fmt: skip
+    listed = await call(s.member.ListMembers, pb.ListMembersRequest(
+        organization_id=world["br1"].id, page_size=200), adm)  # fmt: skip
+    assert member_id not in {m.id for m in listed.members}
+    assert (
+        len(await outbox(dev_app, world["a"].id, "hongyun.member.v1.MemberUpdated")) == before + 1
+    )
+    async with dev_app.db.unit_of_work(uuid.UUID(world["a"].id)) as uow:
+        row = (await uow.session.execute(text(
+            "SELECT departed_on, departed_reason FROM member.members WHERE id = :id"),
+            {"id": member_id})).one()  # fmt: skip
+        audit = (await uow.session.execute(text(
+            "SELECT count(*) FROM member.audit_log WHERE target_id = :id"
+            " AND action = 'member_departed'"), {"id": member_id})).scalar_one()  # fmt: skip
+    assert row.departed_reason == "probation_cancelled" and row.departed_on.isoformat() == PLAN[24]
+    assert audit == 1
+
+
 # ---- materials ----
 
 

@@ -605,6 +605,17 @@ def test_an_extension_moves_the_end_of_probation_and_the_conversion():
         d("2025-09-30"), lr.DEV_PROBATION_EXTENSION)  # fmt: skip
 
 
+def test_after_an_extension_the_member_applies_for_conversion_again():
+    steps22 = _probation("2024-03-31", 22)  # applied (step 22) on 2024-03-31
+    extended = replace(ADMITTED, extensions=(Extension(d("2025-03-20"), 6),))
+    check(steps22, step(22, "2025-08-30"), case=extended)
+    # Without an extension, or with one decided before the application, it is recorded once.
+    err = refused(steps22, step(22, "2025-08-30"), case=ADMITTED)
+    assert err.rule_key == "dev.steps.order" and "已记录" in err.message
+    earlier = replace(ADMITTED, extensions=(Extension(d("2024-03-30"), 6),))
+    assert refused(steps22, step(22, "2025-08-30"), case=earlier).rule_key == "dev.steps.order"
+
+
 # ---- evaluate ----
 
 

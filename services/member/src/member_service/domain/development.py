@@ -149,6 +149,7 @@ STEPS: dict[int, StepSpec] = {
 LAST_STEP = 25
 ADMISSION_MEETING = 15  # the 支部大会 whose date starts probation (党章第七条)
 ADMISSION_APPROVAL = 17  # the person becomes a probationary member
+CONVERSION_APPLICATION = 22  # applied for again after a probation extension
 CONVERSION_APPROVAL = 24  # the person becomes a full member
 
 
@@ -435,6 +436,12 @@ def validate_step(new: Step, *, today: date) -> None:
         )
 
 
+def _reapplies(case: CaseFacts, last: Step, new: Step) -> bool:
+    """After an extension decided on or after the conversion application, the probationary
+    member applies again when the extended probation nears its end (细则第三十二条)."""
+    return new.number == CONVERSION_APPLICATION and any(e.on >= last.on for e in case.extensions)
+
+
 def step_refusals(
     case: CaseFacts,
     steps: Sequence[Step],
@@ -459,7 +466,7 @@ def step_refusals(
                 "须先记录第1步“递交入党申请书”",
                 "step 1, the application, comes first",
             )]  # fmt: skip
-    elif new.number == last.number and not spec.repeatable:
+    elif new.number == last.number and not spec.repeatable and not _reapplies(case, last, new):
         return [_order(
             f"{spec.label_zh}已记录",
             f"step {new.number} is already recorded",
