@@ -217,8 +217,33 @@ def upgrade() -> None:
     for table in TABLES:
         for stmt in tenant_isolation_ddl(s, table):
             op.execute(stmt)
+    for stmt in FOLLOW_MEMBERS:
+        op.execute(stmt)
+
+
+# A probationary member's case follows them to another organisation (a transfer within the
+# tenant, a correction, a merge): statement-level, like the count rollups (20261203_0007).
+FOLLOW_MEMBERS = (
+    """
+CREATE FUNCTION member.development_cases_follow_members() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE member.development_cases c SET organization_id = n.organization_id
+    FROM new_members n JOIN old_members o ON o.id = n.id
+    WHERE c.member_id = n.id AND c.status = 'admitted'
+      AND o.organization_id IS DISTINCT FROM n.organization_id;
+    RETURN NULL;
+END $$
+""",
+    """
+CREATE TRIGGER development_cases_follow_members AFTER UPDATE ON member.members
+    REFERENCING OLD TABLE AS old_members NEW TABLE AS new_members
+    FOR EACH STATEMENT EXECUTE FUNCTION member.development_cases_follow_members()
+""",
+)
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER development_cases_follow_members ON member.members")
+    op.execute("DROP FUNCTION member.development_cases_follow_members()")
     for table in reversed(TABLES):
         op.drop_table(table, schema=SCHEMA)

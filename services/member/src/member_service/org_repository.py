@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from member_service.development_models import DevelopmentCase
 from member_service.domain import org_path
 from member_service.domain.org_history import ChangeKind, Current, OrgState, OrgStatus, Version
 from member_service.domain.rules import RuleRow
@@ -292,6 +293,21 @@ class OrganizationAdminRepository:
         )
         rows = (await self.session.execute(stmt)).all()
         return sorted((mid, int(version)) for mid, version in rows)
+
+    async def move_open_cases(
+        self, tenant_id: uuid.UUID, from_org: uuid.UUID, to_org: uuid.UUID
+    ) -> None:
+        """Development cases not yet admitted go with the merged organisation's members (the
+        admitted ones follow their member by trigger, migration 20261203_0012)."""
+        await self.session.execute(
+            update(DevelopmentCase)
+            .where(
+                DevelopmentCase.tenant_id == tenant_id,
+                DevelopmentCase.organization_id == from_org,
+                DevelopmentCase.status == "open",
+            )
+            .values(organization_id=to_org)
+        )
 
     async def counts_in_subtree(
         self, tenant_id: uuid.UUID, root_path: str, *, status: int, full: int

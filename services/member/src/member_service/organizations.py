@@ -278,6 +278,7 @@ class OrganizationAdmin:
             changes, day=day, actor=caller.user_id, reason=reason, anchors=[currents[target.id]]
         )
         moved = await repo.move_members(tenant_id, source.id, target.id, caller.user_id)
+        await repo.move_open_cases(tenant_id, source.id, target.id)
         await self._guard_names(
             uow,
             repo.set_path_of_subtree(

@@ -21,10 +21,12 @@ from hongyun.member.v1 import (
     events_pb2,
     member_development_pb2_grpc,
     member_pb2_grpc,
+    organization_admin_pb2_grpc,
     rules_pb2_grpc,
 )
 from hongyun.member.v1 import member_development_pb2 as dpb
 from hongyun.member.v1 import member_pb2 as pb
+from hongyun.member.v1 import organization_admin_pb2 as opb
 from hongyun.member.v1 import rules_pb2 as rpb
 from hongyun_platform.grpc.context import ROLE_PLATFORM_ADMIN, CallerContext
 from hongyun_platform.ids import new_id
@@ -629,6 +631,37 @@ async def test_a_refused_conversion_cancels_the_probationary_membership(s, world
             " AND action = 'member_departed'"), {"id": member_id})).scalar_one()  # fmt: skip
     assert row.departed_reason == "probation_cancelled" and row.departed_on.isoformat() == PLAN[24]
     assert audit == 1
+
+
+async def test_cases_follow_their_people_across_moves_and_merges(s, world, dev_app):
+    adm = world["adm_a"]
+    orgs = organization_admin_pb2_grpc.OrganizationAdminServiceStub(
+        grpc.aio.insecure_channel(f"127.0.0.1:{dev_app.port}")
+    )
+    for key, name in (("mx", "合并前支部"), ("my", "合并后支部")):
+        world[key] = (await call(s.member.CreateOrganization, pb.CreateOrganizationRequest(
+            parent_id=world["root"].id, name=name, type=pb.ORGANIZATION_TYPE_BRANCH), adm)
+        ).organization  # fmt: skip
+    mx, my = world["mx"].id, world["my"].id
+    applicant = await open_case(s, world, org="mx")
+    admitted = await open_case(s, world, org="mx")
+    await walk(s, world, admitted.id, 17)
+
+    async def org_of(case_id: str) -> str:
+        got = await call(s.dev.GetDevelopmentCase, dpb.GetDevelopmentCaseRequest(id=case_id), adm)
+        return got.case.organization_id
+
+    member_id = (await call(s.dev.GetDevelopmentCase, dpb.GetDevelopmentCaseRequest(
+        id=admitted.id), adm)).case.member_id  # fmt: skip
+    await call(s.member.UpdateMember, pb.UpdateMemberRequest(
+        id=member_id, organization_id=my, update_mask=["organization_id"]), adm)  # fmt: skip
+    assert (await org_of(admitted.id), await org_of(applicant.id)) == (my, mx)
+    await call(orgs.MergeOrganization, opb.MergeOrganizationRequest(
+        id=mx, target_id=my, effective_on=TODAY.isoformat(), reason="支部合并"), adm)  # fmt: skip
+    assert await org_of(applicant.id) == my
+    listed = await call(s.dev.ListDevelopmentCases, dpb.ListDevelopmentCasesRequest(
+        organization_id=my), secretary(world["a"].id, my))  # fmt: skip
+    assert {c.case.id for c in listed.cases} == {applicant.id, admitted.id}
 
 
 # ---- materials ----
