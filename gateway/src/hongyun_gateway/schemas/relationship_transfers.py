@@ -105,7 +105,12 @@ class LetterCreate(BaseModel):
         description="接收单位 as printed: required out of the platform; to a sibling tenant "
         "defaults to its name",
     )
-    dues_paid_until: DuesMonth
+    dues_paid_until: DuesMonth | None = Field(
+        default=None,
+        description="党费交至 YYYY-MM; omitted: the paid-through month of the member's dues "
+        "records (422 `dues_paid_until_unknown` when there are none)",
+        examples=["2026-11"],
+    )
     reason: Annotated[str, text(1, 500)] = Field(description="转接原因", examples=["工作调动"])
 
     @field_validator("to_organization_id", "receiving_tenant_id", "destination")
@@ -127,7 +132,7 @@ class LetterCreate(BaseModel):
             to_organization_id=str(self.to_organization_id or ""),
             receiving_tenant_id=str(self.receiving_tenant_id or ""),
             destination=self.destination,
-            dues_paid_until=self.dues_paid_until,
+            dues_paid_until=self.dues_paid_until or "",
             reason=self.reason,
         )
 

@@ -28,8 +28,9 @@ from hongyun_platform.errors import (
 from hongyun_platform.grpc.context import ROLE_SECRETARY, ROLE_TENANT_ADMIN, CallerContext
 from hongyun_platform.ids import new_id
 from hongyun_platform.storage import ObjectStore
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from member_service import events, letter_events, letter_print
 from member_service.archive_history import FieldHistory
@@ -40,6 +41,7 @@ from member_service.domain.dates import china_today
 from member_service.domain.letters import LetterAction, LetterScope, LetterState
 from member_service.domain.lifecycle_rules import TRANSFER_LETTER_VALID_DAYS
 from member_service.domain.profile import parse_date
+from member_service.dues_models import DuesAccount
 from member_service.letter_copy import ArchiveCopier
 from member_service.letter_models import Letter
 from member_service.letter_repository import LetterFilter, LetterRepository
@@ -127,13 +129,14 @@ class RelationshipTransfers:
             raise InvalidArgument(
                 "请选择转接范围 (scope is required)", code="required", field="scope"
             )
-        dues = L.parse_dues_month(dues_paid_until)
+        dues = L.parse_dues_month(dues_paid_until) if dues_paid_until.strip() else None
         reason = _text(reason, "reason", "转接原因", MAX_REASON)
         repos = Repositories(uow.session)
         repo = LetterRepository(uow.session)
         member, org = await self.directory.member_in_scope(
             repos, caller, member_id, for_update=True
         )
+        dues = dues or await _recorded_dues_month(uow.session, member.id)
         to_org_id, receiving, dest = None, None, destination.strip()
         if scope is LetterScope.WITHIN_TENANT:
             target = await repos.organizations.in_tenant(
@@ -738,3 +741,17 @@ def _already_member() -> FailedPrecondition:
         "该党员已在本租户登记，请先核对重复记录 (the member is already registered in this tenant)",
         code="already_member",
     )
+
+
+async def _recorded_dues_month(session: AsyncSession, member_id: uuid.UUID) -> date:
+    """党费交至 from the dues records (docs/adr/0017) when the secretary leaves it blank."""
+    paid = await session.scalar(
+        select(DuesAccount.paid_through).where(DuesAccount.member_id == member_id)
+    )
+    if paid is None:
+        raise InvalidArgument(
+            "该党员没有党费记录，请填写党费交至月份 (no dues records: give dues_paid_until)",
+            code="dues_paid_until_unknown",
+            field="dues_paid_until",
+        )
+    return paid

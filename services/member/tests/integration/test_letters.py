@@ -19,11 +19,13 @@ from hongyun.member.v1 import events_pb2 as epb
 from hongyun.member.v1 import member_archive_pb2 as apb
 from hongyun.member.v1 import (
     member_archive_pb2_grpc,
+    member_dues_pb2_grpc,
     member_letters_pb2_grpc,
     member_pb2_grpc,
     member_search_pb2_grpc,
     member_stats_pb2_grpc,
 )
+from hongyun.member.v1 import member_dues_pb2 as duespb
 from hongyun.member.v1 import member_letters_pb2 as lpb
 from hongyun.member.v1 import member_pb2 as pb
 from hongyun.member.v1 import member_search_pb2 as spb
@@ -317,6 +319,25 @@ async def test_refused_transitions_and_one_open_letter(s, world, owner_sql):
     # A receipt is for letters out of the platform, or after the member reported in.
     await refused(s.letters.ConfirmReceipt, lpb.ConfirmReceiptRequest(id=second.id), w.adm_a,
                   grpc.StatusCode.FAILED_PRECONDITION, "letter_scope")  # fmt: skip
+
+
+async def test_dues_paid_until_defaults_to_the_dues_records(s, world, app):
+    w = world
+    m = await new_member(s, w.adm_a, w.a1)
+    out = dict(member_id=m.id, scope=lpb.LETTER_SCOPE_WITHIN_TENANT, to_organization_id=w.a3.id,
+               dues_paid_until="", reason="工作调动")  # fmt: skip
+    # No dues records and nothing typed: the secretary is asked for the month.
+    assert await refused(s.letters.CreateLetter, lpb.CreateLetterRequest(**out), w.adm_a,
+                         grpc.StatusCode.INVALID_ARGUMENT, "dues_paid_until_unknown")  # fmt: skip
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+        dues = member_dues_pb2_grpc.DuesServiceStub(channel)
+        await call(dues.SetStandard, duespb.SetStandardRequest(
+            member_id=m.id, group=duespb.DUES_GROUP_EMPLOYED, declared_base_fen=300000), w.adm_a)  # fmt: skip
+        this_month = china_today().strftime("%Y-%m")
+        await call(dues.RecordPayment, duespb.RecordPaymentRequest(
+            member_id=m.id, first_month=this_month, amount_fen=1500), w.adm_a)  # fmt: skip
+    letter = (await call(s.letters.CreateLetter, lpb.CreateLetterRequest(**out), w.adm_a)).letter
+    assert letter.dues_paid_until == this_month  # from the records, as printed on the letter
 
 
 async def test_secretary_scope_and_other_tenants(s, world):

@@ -303,7 +303,7 @@ class CreateLetterRequest(_message.Message):
     destination: _builtins.str
     """OUT_OF_PLATFORM: required (the addressee)"""
     dues_paid_until: _builtins.str
-    """"YYYY-MM", required"""
+    """"YYYY-MM"; empty = paid-through of the dues records"""
     reason: _builtins.str
     """转接原因, required"""
     def __init__(
