@@ -12,7 +12,6 @@ alembic_env.run(
         "member_field_changes",
         "member_exports",
         "dues_payments",  # money recorded is corrected by a new record, never rewritten
-        "dues_months",
         "development_steps",  # a step is recorded once; corrections are new entries
     ),
 )
