@@ -96,12 +96,17 @@ class TrainingConsumerJob:
             if nc is None:
                 return
             js = nc.jetstream()
+            told = False
             while not stop.is_set():
                 try:
                     await js.stream_info(LEARNING_STREAM)
                     break
                 except NotFoundError:
-                    log.info("learning stream not provisioned yet", stream=LEARNING_STREAM)
+                    # Said once: until the learning service runs this is the normal state.
+                    (log.debug if told else log.info)(
+                        "learning stream not provisioned yet", stream=LEARNING_STREAM
+                    )
+                    told = True
                 except Exception as exc:
                     log.warning("learning stream check failed", error=str(exc))
                 await _wait(stop, self.retry_seconds)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from hongyun.member.v1 import member_due_pb2 as pb
 from hongyun.member.v1 import member_due_pb2_grpc
 from hongyun_platform.db import Database
@@ -36,13 +38,11 @@ class DueServicer(member_due_pb2_grpc.DueServiceServicer):
     async def ListDue(self, request: pb.ListDueRequest, context) -> pb.ListDueResponse:
         caller = current_caller()
         kinds = [_kind(k) for k in request.kinds]
-        async with self.db.unit_of_work(
-            caller.tenant_id, platform_admin=caller.has_role(ROLE_PLATFORM_ADMIN), read_only=True
-        ) as uow:
-            view = await self.due.view(
-                uow, caller, organization_id=request.organization_id, kinds=kinds,
-                limit=request.limit,
-            )  # fmt: skip
+        view = await self.due.view(
+            partial(self.db.unit_of_work, caller.tenant_id,
+                    platform_admin=caller.has_role(ROLE_PLATFORM_ADMIN), read_only=True),
+            caller, organization_id=request.organization_id, kinds=kinds, limit=request.limit,
+        )  # fmt: skip
         return pb.ListDueResponse(
             as_of=view.as_of.isoformat(),
             sections=[

@@ -2,13 +2,15 @@
 lists its own items (development steps, letters, committee terms, dues arrears) and this merges
 them, inside the caller's data scope. Read-only; computed from the records on each call.
 
-No transport imports; raises DomainError; never commits.
+No transport imports; raises DomainError; never commits (read-only units of work).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,6 +26,7 @@ from member_service.rules import RuleBook
 from member_service.service import MANAGERS, MemberDirectory
 
 ListDue = Callable[[AsyncSession, uuid.UUID, str | None, date, int, RuleBook], Awaitable[DuePage]]
+OpenUnitOfWork = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 200
 
@@ -55,13 +58,16 @@ class WhatIsDue:
 
     async def view(
         self,
-        uow: UnitOfWork,
+        open_uow: OpenUnitOfWork,
         caller: CallerContext,
         *,
         organization_id: str,
         kinds: Sequence[DueKind],
         limit: int,
     ) -> DueView:
+        """`open_uow()` opens a read-only unit of work as the caller: the scope is checked in
+        one, then each kind is listed in its own, concurrently (separate connections, so a
+        province's four lists share the database's cores)."""
         caller.require_role(*MANAGERS)
         tenant_id = caller.require_tenant()
         limit = limit or DEFAULT_LIMIT
@@ -78,12 +84,17 @@ class WhatIsDue:
                 code="invalid_kind",
                 field="kinds",
             )
-        root_path = await self.directory.subtree_path(
-            Repositories(uow.session), caller, organization_id
-        )
+        async with open_uow() as uow:
+            root_path = await self.directory.subtree_path(
+                Repositories(uow.session), caller, organization_id
+            )
         day = self.today()
-        sections = []
-        for kind in dict.fromkeys(kinds or self.parts):  # asked order, no repeats
-            page = await self.parts[kind](uow.session, tenant_id, root_path, day, limit, self.rules)
-            sections.append(DueSection(kind, page))
-        return DueView(as_of=day, sections=sections)
+
+        async def section(kind: DueKind) -> DueSection:
+            async with open_uow() as uow:
+                page = await self.parts[kind](uow.session, tenant_id, root_path, day, limit,
+                                              self.rules)  # fmt: skip
+            return DueSection(kind, page)
+
+        wanted = list(dict.fromkeys(kinds or self.parts))  # asked order, no repeats
+        return DueView(as_of=day, sections=list(await asyncio.gather(*map(section, wanted))))
