@@ -54,7 +54,6 @@ from member_service.rules import RuleBook
 DUE_RULE_KEYS = (*dev.RULE_KEYS, lr.DEV_REMINDER_DAYS)
 KINDS = tuple(k for k in dev.DueStep if k != dev.DueStep.NONE)
 PROBATION_KINDS = (dev.DueStep.CONVERSION_APPLICATION, dev.DueStep.CONVERSION_MEETING)
-SCOPE_LIST_MAX = 100  # a subtree of up to this many organisations goes in as an id list
 SLACK = timedelta(days=12)  # month-end clamping moves a deadline a few days against its anchor
 ONE_DAY = timedelta(days=1)
 DETAIL = {
@@ -117,6 +116,12 @@ def last_anchor(kind: dev.DueStep, day: date, rules: Rules) -> date:
     return anchor
 
 
+# A subtree of up to this many organisations (a city of a province) is read as one id array:
+# fetched once, hashed by PostgreSQL in every query, and the few due cases it holds are read
+# whole and sorted here, instead of re-running the path-range subquery in each query.
+SCOPE_IDS_MAX = 20_000
+
+
 class _Due:
     """The SQL conditions "due on or before day D" for one tenant's rule values."""
 
@@ -172,8 +177,8 @@ async def _scope(session: AsyncSession, tenant_id: uuid.UUID, root_path: str | N
         return _Scope()
     o = Organization
     in_scope = select(o.id).where(o.tenant_id == tenant_id, o.in_subtree(root_path))
-    ids = list((await session.execute(in_scope.limit(SCOPE_LIST_MAX + 1))).scalars())
-    if len(ids) <= SCOPE_LIST_MAX:
+    ids = list((await session.execute(in_scope.limit(SCOPE_IDS_MAX + 1))).scalars())
+    if len(ids) <= SCOPE_IDS_MAX:
         return _Scope(ids=ids)
     return _Scope(subquery=in_scope)
 

@@ -88,6 +88,10 @@ class WhatIsDue:
             root_path = await self.directory.subtree_path(
                 Repositories(uow.session), caller, organization_id
             )
+        if root_path is not None and "." not in root_path:
+            # The tenant's root organisation (one per tenant): its subtree is the whole tenant,
+            # which each part lists without joining the organisations.
+            root_path = None
         day = self.today()
 
         async def section(kind: DueKind) -> DueSection:

@@ -37,26 +37,23 @@ async def list_due(
     )
     lead, term_rule = found[r.COMMITTEE_TERM_REMINDER_MONTHS], found[r.COMMITTEE_TERM_YEARS]
     horizon = add_months(today, max(lead.value))
-    t, later = CommitteeTerm, aliased(CommitteeTerm)
-    o = Organization
+    t, later, o = CommitteeTerm, aliased(CommitteeTerm), Organization
     newer = exists().where(
         later.tenant_id == t.tenant_id,
         later.organization_id == t.organization_id,
         later.started_on > t.started_on,
     )
-    where = and_(
-        t.tenant_id == tenant_id,
-        t.ends_on <= horizon,
-        ~newer,
-        o.status == "active",
-        o.in_subtree(root_path) if root_path else True,
-    )
+    # Dissolved and merged organisations are few: an anti-join on their partial index
+    # (migration 20261203_0015) instead of joining every organisation for its status.
+    gone = aliased(Organization)
+    ended = exists().where(gone.id == t.organization_id, gone.status != "active")
+    where = and_(t.tenant_id == tenant_id, t.ends_on <= horizon, ~newer, ~ended)
+    if root_path:
+        in_subtree = select(o.id).where(o.tenant_id == tenant_id, o.in_subtree(root_path))
+        where = and_(where, t.organization_id.in_(in_subtree))
     counts = (
         await session.execute(
-            select(func.count(), func.count().filter(t.ends_on < today))
-            .select_from(t)
-            .join(o, o.id == t.organization_id)
-            .where(where)
+            select(func.count(), func.count().filter(t.ends_on < today)).where(where)
         )
     ).one()
     columns = (t.id, t.organization_id, o.name, t.started_on, t.term_years, t.ends_on)

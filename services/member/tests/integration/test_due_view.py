@@ -159,3 +159,21 @@ async def test_a_tenant_override_of_the_reminder_lead_applies_at_once(stubs, wor
     finally:
         await call(rules.DeleteRuleOverride, rules_pb2.DeleteRuleOverrideRequest(
             key="org.committee.term_reminder_months"), world["adm"])  # fmt: skip
+
+
+async def test_a_dissolved_organisations_term_is_no_longer_due(stubs, world, member_stub):
+    due, orgs, _ = stubs
+    adm = world["adm"]
+    gone = (await call(member_stub.CreateOrganization, pb.CreateOrganizationRequest(
+        parent_id=world["root"].id, name="撤销支部", type=pb.ORGANIZATION_TYPE_BRANCH), adm)
+    ).organization  # fmt: skip
+    term = (await call(orgs.RecordCommitteeTerm, opb.RecordCommitteeTermRequest(
+        organization_id=gone.id, unit_kind=opb.COMMITTEE_UNIT_KIND_OTHER,
+        started_on=add_months(TODAY, -40).isoformat()), adm)).term  # fmt: skip
+    listed = section(await call(due.ListDue, dpb.ListDueRequest(kinds=[TERMS], limit=200), adm))
+    assert term.id in {i.subject_id for i in listed.items}
+    await call(orgs.DissolveOrganization, opb.DissolveOrganizationRequest(
+        id=gone.id, effective_on=TODAY.isoformat(), reason="撤销"), adm)  # fmt: skip
+    after = section(await call(due.ListDue, dpb.ListDueRequest(kinds=[TERMS], limit=200), adm))
+    assert term.id not in {i.subject_id for i in after.items}
+    assert after.total == listed.total - 1
