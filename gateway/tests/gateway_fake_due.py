@@ -19,14 +19,6 @@ class FakeDueService(member_due_pb2_grpc.DueServiceServicer):
         self.members = members
         self.items: dict[str, list[dpb.DueItem]] = {}  # tenant id → items
 
-    def _under(self, org_id: str, root_id: str) -> bool:
-        node = self.members.store.organizations.get(org_id)
-        while node is not None:
-            if node.id == root_id:
-                return True
-            node = self.members.store.organizations.get(node.parent_id)
-        return False
-
     async def ListDue(self, request: dpb.ListDueRequest, context: Any) -> Any:
         svc = self.members
         caller = await svc._begin("ListDue", request, context)
@@ -48,7 +40,7 @@ class FakeDueService(member_due_pb2_grpc.DueServiceServicer):
                     for i in self.items.get(tenant, [])
                     if i.kind == kind
                     and svc._in_scope(caller, i.organization_id)
-                    and (not root or self._under(i.organization_id, root))
+                    and (not root or self.members._under(i.organization_id, root))
                 ),
                 key=lambda i: (i.due_on, i.subject_id),
             )

@@ -112,11 +112,13 @@ class FakeMemberService(member_pb2_grpc.MemberServiceServicer):
         return chunk, nxt
 
     def _in_scope(self, caller: CallerContext, org_id: str) -> bool:
-        if caller.scope_org_id is None:
-            return True
+        return caller.scope_org_id is None or self._under(org_id, str(caller.scope_org_id))
+
+    def _under(self, org_id: str, root_id: str) -> bool:
+        """org_id is root_id or below it."""
         node = self.store.organizations.get(org_id)
         while node is not None:
-            if node.id == str(caller.scope_org_id):
+            if node.id == root_id:
                 return True
             node = self.store.organizations.get(node.parent_id)
         return False

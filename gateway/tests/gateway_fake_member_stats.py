@@ -17,14 +17,6 @@ class FakeStatsService(member_stats_pb2_grpc.MemberStatsServiceServicer):
     def __init__(self, members: Any) -> None:
         self.members = members
 
-    def _under(self, org_id: str, root_id: str) -> bool:
-        node = self.members.store.organizations.get(org_id)
-        while node is not None:
-            if node.id == root_id:
-                return True
-            node = self.members.store.organizations.get(node.parent_id)
-        return False
-
     async def CountMembers(self, request: spb.CountMembersRequest, context: Any) -> Any:
         svc = self.members
         caller = await svc._begin("CountMembers", request, context)
@@ -42,7 +34,7 @@ class FakeStatsService(member_stats_pb2_grpc.MemberStatsServiceServicer):
             for m in svc.store.members.values()
             if m.tenant_id == tenant
             and svc._in_scope(caller, m.organization_id)
-            and (not root or self._under(m.organization_id, root))
+            and (not root or self.members._under(m.organization_id, root))
         ]
         status, category = (
             Counter(p.party_status or 1 for p in found),
