@@ -5,11 +5,22 @@ Demo data only: fictitious names and ID numbers whose check digits are computed,
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import grpc
+from hongyun.member.v1 import member_development_pb2 as devpb
+from hongyun.member.v1 import (
+    member_development_pb2_grpc,
+    member_dues_pb2_grpc,
+    member_pb2_grpc,
+    organization_admin_pb2_grpc,
+)
+from hongyun.member.v1 import member_dues_pb2 as duespb
 from hongyun.member.v1 import member_pb2 as pb
-from hongyun.member.v1 import member_pb2_grpc
+from hongyun.member.v1 import organization_admin_pb2 as opb
 from hongyun_platform.grpc.context import ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN, CallerContext
 from hongyun_platform.validation import check_character
+from member_service.domain.dates import add_months, china_today
 
 DEMO_CODE = "demo"
 BRANCHES = ("第一党支部", "第二党支部")
@@ -105,7 +116,41 @@ async def seed(target: str) -> dict[str, str]:
                     ),
                     metadata=admin,
                 )
+            await _seed_lifecycle(channel, admin, branches[0].id)
     return {"tenant_id": tenant.id, "root_id": root.id, "branch_id": branches[0].id}
+
+
+async def _seed_lifecycle(channel: grpc.aio.Channel, admin, branch_id: str) -> None:
+    """Something in each part of the first branch's 待办提醒: its committee term ends in two
+    months, an applicant waits for the talk, and every member has a dues standard."""
+    today = china_today()
+    await organization_admin_pb2_grpc.OrganizationAdminServiceStub(channel).RecordCommitteeTerm(
+        opb.RecordCommitteeTermRequest(
+            organization_id=branch_id, unit_kind=opb.COMMITTEE_UNIT_KIND_OTHER,
+            started_on=add_months(today, -34).isoformat(), committee_members=3,
+        ),
+        metadata=admin,
+    )  # fmt: skip
+    await member_development_pb2_grpc.DevelopmentServiceStub(channel).OpenDevelopmentCase(
+        devpb.OpenDevelopmentCaseRequest(
+            organization_id=branch_id, name="孙志远", id_number=demo_id_number("20020415", 7),
+            ethnicity="汉族", education="本科",
+            application_date=(today - timedelta(days=20)).isoformat(), acting="本人",
+            late_reason="示范数据 (demo data)",
+        ),
+        metadata=admin,
+    )  # fmt: skip
+    dues = member_dues_pb2_grpc.DuesServiceStub(channel)
+    members = await member_pb2_grpc.MemberServiceStub(channel).ListMembers(
+        pb.ListMembersRequest(page_size=200), metadata=admin
+    )
+    for m in members.members:
+        await dues.SetStandard(
+            duespb.SetStandardRequest(
+                member_id=m.id, group=duespb.DUES_GROUP_EMPLOYED, declared_base_fen=600_000
+            ),
+            metadata=admin,
+        )
 
 
 def _uuid(value: str):

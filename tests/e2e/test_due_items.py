@@ -69,3 +69,17 @@ def test_outside_the_scope_and_bad_queries_are_problems(platform, admin, branche
         }
     r = admin.get(URL, params={"limit": 500})
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_the_demo_secretary_finds_work_due_in_their_branch(platform):
+    """`make run` seeds the demo branch so the view is not empty: a term ending in two months
+    and an applicant waiting for the talk (talk within one month of the application)."""
+    with platform.client("demo-secretary") as sec:
+        r = sec.get(URL)
+        assert r.status_code == 200, r.text
+        sections = {s["kind"]: s for s in r.json()["sections"]}
+    terms = [i for i in sections["committee_term"]["items"]
+             if i["organization_id"] == platform.info["branch_id"]]  # fmt: skip
+    assert terms and not terms[0]["overdue"] and terms[0]["days_left"] > 0
+    talks = [i for i in sections["development_step"]["items"] if i["subject_label"] == "孙志远"]
+    assert talks and talks[0]["rule_key"] == "dev.application.talk_within_months"
