@@ -136,7 +136,6 @@ class RelationshipTransfers:
         member, org = await self.directory.member_in_scope(
             repos, caller, member_id, for_update=True
         )
-        dues = dues or await _recorded_dues_month(uow.session, member.id)
         to_org_id, receiving, dest = None, None, destination.strip()
         if scope is LetterScope.WITHIN_TENANT:
             target = await repos.organizations.in_tenant(
@@ -170,6 +169,7 @@ class RelationshipTransfers:
             dest = _text(destination, "destination", "接收单位", MAX_DESTINATION)
         if await repo.open_letter_of(member.id) is not None:
             raise _open_letter_exists()
+        dues = dues or await _recorded_dues_month(uow.session, member.id)
         lid = new_id()
         letter = Letter(
             id=lid, tenant_id=tenant_id, receiving_tenant_id=receiving, member_id=member.id,
