@@ -23,6 +23,7 @@ from hongyun_platform.grpc.context import CallerContext
 from hongyun_gateway.auth import TenantCaller
 from hongyun_gateway.member_client import MemberClient
 from hongyun_gateway.pagination import PageParams, encode_cursor, page_params
+from hongyun_gateway.private_responses import NO_STORE
 from hongyun_gateway.problems import (
     PROBLEM_MEDIA_TYPE,
     ProblemError,
@@ -66,7 +67,6 @@ RULE_KEY_METADATA = "x-hongyun-rule-key"
 RULE_CITATION_METADATA = "x-hongyun-rule-citation-bin"
 MATERIAL_MAX_BYTES = 4 * 1024 * 1024 - 64 * 1024  # one gRPC message
 MATERIAL_TYPES = ("application/pdf", "image/jpeg", "image/png")
-_PRIVATE = {"Cache-Control": "no-store, private"}
 _RULE_NOTE = (
     " A step a rule refuses is 409 `rule_violated` with `rule_key` and `rule_citation` in the "
     "problem (the rule is shown in full by GET /api/v1/rules/{key})."
@@ -136,7 +136,7 @@ async def open_case(
         resp = await _call(request, members, caller, "OpenDevelopmentCase", body.to_proto())
     except grpc.aio.AioRpcError as exc:
         return rule_problem(request, exc)
-    response.headers.update(_PRIVATE)
+    response.headers.update(NO_STORE)
     response.headers["Location"] = f"/api/v1/development/cases/{resp.case.id}"
     return CaseOpenedRead(
         case=CaseRead.from_proto(resp.case), evaluation=EvaluationRead.from_proto(resp.evaluation)
@@ -166,7 +166,7 @@ async def list_cases(
                            organization_id=str(organization_id or ""),
                            status=status_to_pb(case_status), stage=stage or 0,
                            page_size=page.limit, page_token=page.page_token))  # fmt: skip
-    response.headers.update(_PRIVATE)
+    response.headers.update(NO_STORE)
     return CasePage(
         items=[CaseSummaryRead.from_proto(c) for c in resp.cases],
         next_cursor=encode_cursor(resp.next_page_token),
@@ -195,7 +195,7 @@ async def get_case(
     resp = await _call(request, members, caller, "GetDevelopmentCase",
                        dpb.GetDevelopmentCaseRequest(id=str(case_id), reveal=reveal,
                                                      reason=why))  # fmt: skip
-    response.headers.update(_PRIVATE)
+    response.headers.update(NO_STORE)
     return CaseDetailRead.from_proto(resp)
 
 
@@ -227,7 +227,7 @@ async def record_step(
                            body.to_proto(case_id))  # fmt: skip
     except grpc.aio.AioRpcError as exc:
         return rule_problem(request, exc)
-    response.headers.update(_PRIVATE)
+    response.headers.update(NO_STORE)
     return StepRecordedRead(
         case=CaseRead.from_proto(resp.case),
         step=StepRead.from_proto(resp.step),
@@ -256,7 +256,7 @@ async def extend_probation(
         resp = await _call(request, members, caller, "ExtendProbation", body.to_proto(case_id))
     except grpc.aio.AioRpcError as exc:
         return rule_problem(request, exc)
-    response.headers.update(_PRIVATE)
+    response.headers.update(NO_STORE)
     return ExtensionRecordedRead(
         case=CaseRead.from_proto(resp.case),
         extension=ExtensionRead.from_proto(resp.extension),
@@ -281,7 +281,7 @@ async def close_case(
     members: Members,
 ) -> CaseRead:
     resp = await _call(request, members, caller, "CloseDevelopmentCase", body.to_proto(case_id))
-    response.headers.update(_PRIVATE)
+    response.headers.update(NO_STORE)
     return CaseRead.from_proto(resp.case)
 
 
@@ -304,7 +304,7 @@ async def record_training(
 ) -> TrainingRecordedRead:
     resp = await _call(request, members, caller, "RecordDevelopmentTraining",
                        body.to_proto(case_id))  # fmt: skip
-    response.headers.update(_PRIVATE)
+    response.headers.update(NO_STORE)
     return TrainingRecordedRead(
         training=TrainingRead.from_proto(resp.training),
         evaluation=EvaluationRead.from_proto(resp.evaluation),
@@ -379,5 +379,5 @@ async def material_download(
                        dpb.GetDevelopmentMaterialDownloadRequest(
                            case_id=str(case_id), material_id=str(material_id),
                            reason=reason))  # fmt: skip
-    response.headers.update(_PRIVATE)
+    response.headers.update(NO_STORE)
     return DownloadRead(url=resp.url, expires_at=timestamp(resp, "expires_at"))

@@ -16,6 +16,7 @@ from hongyun.member.v1 import member_due_pb2 as dpb
 from hongyun.member.v1 import member_due_pb2_grpc
 
 from hongyun_gateway.auth import TenantCaller
+from hongyun_gateway.private_responses import NO_STORE
 from hongyun_gateway.problems import problem_from_rpc_error, problem_responses
 from hongyun_gateway.schemas.due_items import KIND_PB, DueKind, DueView
 from hongyun_gateway.state import Members
@@ -57,5 +58,5 @@ async def list_due_items(
         resp = await members.call(stub.ListDue, request, caller)
     except grpc.aio.AioRpcError as exc:
         raise problem_from_rpc_error(exc) from exc
-    response.headers["Cache-Control"] = "no-store, private"
+    response.headers.update(NO_STORE)
     return DueView.from_proto(resp)

@@ -20,6 +20,7 @@ from hongyun_platform.grpc.context import CallerContext
 from hongyun_gateway.auth import TenantCaller
 from hongyun_gateway.member_client import MemberClient
 from hongyun_gateway.pagination import PageParams, encode_cursor, page_params
+from hongyun_gateway.private_responses import NO_STORE
 from hongyun_gateway.problems import problem_responses
 from hongyun_gateway.schemas.dues import (
     DuesAccountRead,
@@ -43,8 +44,6 @@ from hongyun_gateway.schemas.dues import (
 from hongyun_gateway.state import Members
 
 router = APIRouter(prefix="/api/v1/dues", tags=["党费 Party dues"])
-
-_NO_STORE = {"Cache-Control": "no-store, private"}
 
 
 async def _call(members: MemberClient, caller: CallerContext, rpc: str, request: Any) -> Any:
@@ -72,7 +71,7 @@ async def set_standard(
     response: Response,
 ) -> DuesStandardSetRead:  # fmt: skip
     resp = await _call(members, caller, "SetStandard", body.to_proto(str(member_id)))
-    response.headers.update(_NO_STORE)
+    response.headers.update(NO_STORE)
     return DuesStandardSetRead(
         standard=DuesStandardRead.from_proto(resp.standard),
         account=DuesAccountRead.from_proto(resp.account),
@@ -98,7 +97,7 @@ async def get_standard(
 ) -> DuesStandardRead:
     resp = await _call(members, caller, "GetStandard", dpb.GetStandardRequest(
         member_id=str(member_id), month=month or "", reveal=reveal, reason=reason))  # fmt: skip
-    response.headers.update(_NO_STORE)
+    response.headers.update(NO_STORE)
     return DuesStandardRead.from_proto(resp.standard)
 
 
@@ -113,7 +112,7 @@ async def member_dues(
 ) -> MemberDuesRead:
     resp = await _call(members, caller, "GetMemberDues",
                        dpb.GetMemberDuesRequest(member_id=str(member_id)))  # fmt: skip
-    response.headers.update(_NO_STORE)
+    response.headers.update(NO_STORE)
     return MemberDuesRead.from_proto(str(member_id), resp)
 
 

@@ -25,6 +25,7 @@ from hongyun_gateway import enums
 from hongyun_gateway.auth import TenantCaller
 from hongyun_gateway.enums import PartyStatus
 from hongyun_gateway.pagination import PageParams, encode_cursor, page_params
+from hongyun_gateway.private_responses import NO_STORE
 from hongyun_gateway.problems import (
     ERROR_CODE_METADATA,
     ProblemError,
@@ -42,7 +43,6 @@ from hongyun_gateway.state import Members
 router = APIRouter(prefix="/api/v1/members/{member_id}", tags=["member archive 党员电子档案"])
 tags_router = APIRouter(prefix="/api/v1/member-tags", tags=["member archive 党员电子档案"])
 
-_PRIVATE = {"Cache-Control": "no-store, private"}
 _READ = problem_responses(400, 401, 403, 404, 422, 503)
 _WRITE = problem_responses(400, 401, 403, 404, 409, 422, 503)
 
@@ -57,7 +57,7 @@ async def _rpc(members: Members, caller: Any, rpc: str, req: Any) -> Any:
 
 
 def _private(response: Response) -> None:
-    response.headers.update(_PRIVATE)
+    response.headers.update(NO_STORE)
 
 
 # ---- extended fields ----

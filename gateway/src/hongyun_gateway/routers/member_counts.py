@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Response
 from hongyun.member.v1 import member_stats_pb2 as spb
 
 from hongyun_gateway.auth import TenantCaller
+from hongyun_gateway.private_responses import NO_STORE
 from hongyun_gateway.problems import problem_from_rpc_error, problem_responses
 from hongyun_gateway.schemas.member_counts import MemberCounts
 from hongyun_gateway.state import Members
@@ -46,5 +47,5 @@ async def count_members(
         resp = await members.count_members(caller, request)
     except grpc.aio.AioRpcError as exc:
         raise problem_from_rpc_error(exc) from exc
-    response.headers["Cache-Control"] = "no-store, private"
+    response.headers.update(NO_STORE)
     return MemberCounts.from_proto(resp)

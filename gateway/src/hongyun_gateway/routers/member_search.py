@@ -19,6 +19,7 @@ from hongyun_gateway.auth import TenantCaller
 from hongyun_gateway.enums import MemberCategory, PartyStatus
 from hongyun_gateway.enums import to_proto as enum_to_proto
 from hongyun_gateway.pagination import decode_cursor, encode_cursor
+from hongyun_gateway.private_responses import NO_STORE
 from hongyun_gateway.problems import problem_from_rpc_error, problem_responses, validation_problem
 from hongyun_gateway.schemas.member_search import MemberSearchPage
 from hongyun_gateway.state import Members
@@ -100,5 +101,5 @@ async def search_members(
         for error in problem.errors or ():
             error["field"] = _PARAMS.get(error["field"], error["field"])
         raise problem from exc
-    response.headers["Cache-Control"] = "no-store, private"
+    response.headers.update(NO_STORE)
     return MemberSearchPage.from_proto(resp, encode_cursor(resp.next_page_token))

@@ -22,10 +22,10 @@ from fastapi.responses import StreamingResponse
 from hongyun.member.v1 import member_transfer_files_pb2 as pb
 
 from hongyun_gateway.auth import TenantCaller
-from hongyun_gateway.downloads import attachment_disposition
 from hongyun_gateway.enums import MemberCategory, PartyStatus
 from hongyun_gateway.enums import to_proto as enum_to_proto
 from hongyun_gateway.multipart_form import read_multipart
+from hongyun_gateway.private_responses import NO_STORE, attachment_disposition
 from hongyun_gateway.problems import (
     ProblemError,
     problem_from_rpc_error,
@@ -47,13 +47,12 @@ IMPORTS = "/api/v1/member-imports"
 imports_router = APIRouter(prefix=IMPORTS, tags=["member import/export 党员导入导出"])
 exports_router = APIRouter(prefix="/api/v1/members", tags=["member import/export 党员导入导出"])
 
-_PRIVATE = {"Cache-Control": "no-store, private"}
 _UPLOAD_CHUNK = 1024 * 1024
 _FILE = {"description": "文件 The file", "content": {"application/octet-stream": {}}}
 
 
 def _file_headers(file_name: str) -> dict[str, str]:
-    return {**_PRIVATE, "Content-Disposition": attachment_disposition(file_name)}
+    return {**NO_STORE, "Content-Disposition": attachment_disposition(file_name)}
 
 
 async def _relay(call: Any) -> StreamingResponse:
@@ -185,7 +184,7 @@ async def start_import(
     )
     job = ImportJobRead.from_proto(resp.job, IMPORTS)
     response.headers["Location"] = f"{IMPORTS}/{job.id}"
-    response.headers.update(_PRIVATE)
+    response.headers.update(NO_STORE)
     return job
 
 
@@ -204,7 +203,7 @@ async def get_import(
         metadata=caller.to_metadata(),
         timeout=client.deadline_seconds,
     )
-    response.headers.update(_PRIVATE)
+    response.headers.update(NO_STORE)
     return ImportJobRead.from_proto(resp.job, IMPORTS)
 
 

@@ -20,6 +20,7 @@ from hongyun_gateway.auth import TenantCaller
 from hongyun_gateway.enums import MemberCategory, PartyStatus
 from hongyun_gateway.enums import to_proto as enum_to_proto
 from hongyun_gateway.pagination import PageParams, encode_cursor, page_params
+from hongyun_gateway.private_responses import NO_STORE
 from hongyun_gateway.problems import (
     ERROR_CODE_METADATA,
     ProblemError,
@@ -34,7 +35,6 @@ from hongyun_gateway.state import Members
 
 router = APIRouter(prefix="/api/v1/members", tags=["members 党员"])
 
-_PRIVATE = {"Cache-Control": "no-store, private"}
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
 VERSION_CONFLICT = "version_conflict"
 
@@ -44,7 +44,7 @@ def _etag(version: int) -> str:
 
 
 def _personal(response: Response, member: MemberRead) -> MemberRead:
-    response.headers.update(_PRIVATE)
+    response.headers.update(NO_STORE)
     response.headers["ETag"] = _etag(member.version)
     return member
 
@@ -116,7 +116,7 @@ async def list_members(
             category=enum_to_proto(category, MemberCategory),
         ),
     )
-    response.headers.update(_PRIVATE)
+    response.headers.update(NO_STORE)
     return MemberPage(
         items=[MemberRead.from_proto(m) for m in resp.members],
         next_cursor=encode_cursor(resp.next_page_token),

@@ -18,9 +18,9 @@ from hongyun.member.v1 import member_letters_pb2_grpc
 from hongyun_platform.grpc.context import CallerContext
 
 from hongyun_gateway.auth import TenantCaller
-from hongyun_gateway.downloads import attachment_disposition
 from hongyun_gateway.member_client import MemberClient
 from hongyun_gateway.pagination import PageParams, encode_cursor, page_params
+from hongyun_gateway.private_responses import NO_STORE, attachment_disposition
 from hongyun_gateway.problems import problem_responses
 from hongyun_gateway.schemas.relationship_transfers import (
     LetterApprove,
@@ -46,7 +46,6 @@ router = APIRouter(
     prefix="/api/v1/relationship-transfers", tags=["组织关系转接 Relationship transfers"]
 )
 
-_PRIVATE = {"Cache-Control": "no-store, private"}
 _PDF = {"description": "三联介绍信 The three-part letter", "content": {"application/pdf": {}}}
 _STEP = (
     "`expected_version` (optional) is the version you saw; if the letter changed meanwhile "
@@ -244,5 +243,5 @@ async def print_letter(letter_id: uuid.UUID, caller: TenantCaller, members: Memb
     return Response(
         content=resp.content,
         media_type=resp.content_type or "application/pdf",
-        headers={**_PRIVATE, "Content-Disposition": attachment_disposition(resp.file_name)},
+        headers={**NO_STORE, "Content-Disposition": attachment_disposition(resp.file_name)},
     )

@@ -12,6 +12,7 @@ from hongyun_platform.grpc.context import ROLE_PLATFORM_ADMIN, ROLE_TENANT_ADMIN
 
 from hongyun_gateway.auth import Caller, require_role
 from hongyun_gateway.identity import accounts
+from hongyun_gateway.private_responses import NO_STORE
 from hongyun_gateway.problems import ProblemError, problem_responses
 from hongyun_gateway.reveal import exporter_label, reveal_reason
 from hongyun_gateway.schemas.tenant_admin import (
@@ -115,8 +116,6 @@ async def tenant_aggregates(tenant_id: uuid.UUID, caller: Caller, state: State) 
 
 # ---- data exports (docs/adr/0012) ----
 
-_PRIVATE = {"Cache-Control": "no-store, private"}
-
 
 @router.post(
     "/{tenant_id}/exports",
@@ -158,7 +157,7 @@ async def start_tenant_export(
     )
     export = TenantExportRead.from_proto(resp.export)
     response.headers["Location"] = f"{router.prefix}/{tenant_id}/exports/{export.id}"
-    response.headers.update(_PRIVATE)
+    response.headers.update(NO_STORE)
     return export
 
 
@@ -180,5 +179,5 @@ async def get_tenant_export(
     resp = await state.member_client.get_tenant_export(
         caller, tpb.GetTenantExportRequest(tenant_id=str(tenant_id), id=str(export_id))
     )
-    response.headers.update(_PRIVATE)
+    response.headers.update(NO_STORE)
     return TenantExportRead.from_proto(resp.export)

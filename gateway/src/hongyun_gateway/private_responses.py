@@ -1,10 +1,11 @@
-"""Headers of file downloads (exports, printed letters)."""
+"""Headers of responses that carry personal data: never stored on the way, and file downloads
+(exports, printed letters) with their names."""
 
 from __future__ import annotations
 
 import urllib.parse
 
-PRIVATE = {"Cache-Control": "no-store, private"}  # personal data: never cached on the way
+NO_STORE = {"Cache-Control": "no-store, private"}
 
 
 def attachment_disposition(file_name: str) -> str:
