@@ -4,6 +4,8 @@
 #   hongyun-member migrate               member schema migrations  } one-shot jobs, run before
 #   hongyun-gateway migrate              identity schema migrations } the servers start, never
 #   hongyun-member provision-streams     NATS JetStream streams     } by the servers themselves
+#   hongyun-learning serve               learning gRPC service (port 50052): courses, exams, training
+#   hongyun-learning migrate             learning schema migrations; provision-streams: stream LEARNING
 # Build:  docker build -t hongyun:dev .      (BuildKit, the default builder since Docker 23)
 ARG PYTHON_IMAGE=python:3.11-slim
 
@@ -26,6 +28,7 @@ COPY pyproject.toml uv.lock ./
 COPY libs/platform/pyproject.toml libs/platform/pyproject.toml
 COPY libs/contracts/pyproject.toml libs/contracts/pyproject.toml
 COPY services/member/pyproject.toml services/member/pyproject.toml
+COPY services/learning/pyproject.toml services/learning/pyproject.toml
 COPY gateway/pyproject.toml gateway/pyproject.toml
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --all-packages --no-install-workspace

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -72,9 +73,46 @@ async def fake_member() -> AsyncIterator[RunningFake]:
     await running.server.stop(None)
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def learning_service(
+    postgres: EmbeddedPostgres, nats_server, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Any]:
+    """The real learning service (its own database, the session's NATS, a filesystem object
+    store): learning routes are tested against it rather than a fake of its rules."""
+    from hongyun_platform.storage import storage_from_settings
+    from learning_service.app import build_app
+    from learning_service.config import LearningSettings
+    from learning_service.main import migrate, provision_streams
+
+    postgres.create_database("gateway_learning_test")
+    learning = LearningSettings(
+        database_url=postgres.url("gateway_learning_test", APP_ROLE),
+        migration_database_url=postgres.url("gateway_learning_test"),
+        db_app_role=APP_ROLE, nats_url=nats_server.url, grpc_host="127.0.0.1", grpc_port=0,
+        outbox_poll_seconds=0.1, shutdown_grace_seconds=0.5, health_check_seconds=0.2,
+        directory_retry_seconds=0.2, job_interval_seconds=0.2,
+    )  # fmt: skip
+    await asyncio.to_thread(migrate, learning)
+    await provision_streams(learning)
+    store = storage_from_settings(
+        {"storage_kind": "filesystem", "storage_root": tmp_path_factory.mktemp("objects"),
+         "storage_public_url": "http://gateway.test/files"}
+    )  # fmt: skip
+    await store.ensure_bucket()
+    service = await build_app(learning, object_store=store)
+    await service.start()
+    yield service
+    await service.stop()
+
+
 @pytest.fixture(scope="session")
-def settings(migrated_pg: GatewayDatabase, fake_member: RunningFake) -> GatewaySettings:
-    return make_settings(migrated_pg.app_url, fake_member.target, migrated_pg.owner_url)
+def settings(
+    migrated_pg: GatewayDatabase, fake_member: RunningFake, learning_service: Any
+) -> GatewaySettings:
+    return make_settings(
+        migrated_pg.app_url, fake_member.target, migrated_pg.owner_url,
+        learning_target=f"127.0.0.1:{learning_service.port}",
+    )  # fmt: skip
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -23,9 +23,14 @@ def run_in_thread(fn: Callable[..., Any], *args: Any) -> Any:
 
 
 def make_settings(
-    database_url: str, member_target: str, migration_database_url: str = ""
+    database_url: str,
+    member_target: str,
+    migration_database_url: str = "",
+    *,
+    learning_target: str = "127.0.0.1:1",
 ) -> GatewaySettings:
     return GatewaySettings(
+        learning_grpc_target=learning_target,
         env="test",
         database_url=database_url,
         migration_database_url=migration_database_url,

@@ -29,15 +29,19 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from hongyun_gateway import auth, commands, health
 from hongyun_gateway.access_tokens import AccessTokens
 from hongyun_gateway.identity.database import IdentityDatabase
+from hongyun_gateway.learning_client import LearningClient
 from hongyun_gateway.member_client import MemberClient
 from hongyun_gateway.openapi import install_openapi
 from hongyun_gateway.passwords import Passwords
 from hongyun_gateway.problems import install_problem_handlers
 from hongyun_gateway.routers import (
     accounts,
+    courses,
     development,
     due_items,
     dues,
+    exams,
+    learning_progress,
     member_archive,
     member_counts,
     member_search,
@@ -49,6 +53,7 @@ from hongyun_gateway.routers import (
     rules,
     tenant_admin,
     tenants,
+    training,
 )
 from hongyun_gateway.settings import ConfigurationError, GatewaySettings
 from hongyun_gateway.state import GatewayState
@@ -80,6 +85,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         member_client = MemberClient(
             settings.member_grpc_target, deadline_seconds=settings.grpc_deadline_seconds
         )
+        learning_client = LearningClient(
+            settings.learning_grpc_target, deadline_seconds=settings.grpc_deadline_seconds
+        )
         app.state.gateway = GatewayState(
             settings=settings,
             identity_db=identity_db,
@@ -92,11 +100,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 parallelism=settings.argon2_parallelism,
             ),
             tenant_status=TenantStatusCache(member_client),
+            learning_client=learning_client,
         )
         try:
             yield
         finally:
             await member_client.close(grace=1.0)
+            await learning_client.close(grace=1.0)
             await identity_db.dispose()
 
     app = FastAPI(
@@ -138,6 +148,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(relationship_transfers.router)
     app.include_router(dues.router)
     app.include_router(due_items.router)
+    app.include_router(courses.router)
+    app.include_router(learning_progress.router)
+    app.include_router(exams.router)
+    app.include_router(training.router)
     _mount_files(app)
     install_openapi(app)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")

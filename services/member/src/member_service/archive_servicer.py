@@ -9,6 +9,7 @@ from typing import Any
 from hongyun.member.v1 import member_archive_pb2 as pb
 from hongyun.member.v1 import member_archive_pb2_grpc
 from hongyun_platform.db import Database
+from hongyun_platform.db.caller_uow import caller_unit_of_work
 from hongyun_platform.grpc.context import CallerContext, current_caller
 
 from member_service import archive_mappers as m
@@ -21,7 +22,6 @@ from member_service.archive import (
     RecordKind,
     RecordView,
 )
-from member_service.caller_uow import caller_unit_of_work
 from member_service.domain.archive import (
     EXTENSION_FIELDS,
     AttachmentSpec,

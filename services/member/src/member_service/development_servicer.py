@@ -13,10 +13,10 @@ import grpc
 from hongyun.member.v1 import member_development_pb2 as pb
 from hongyun.member.v1 import member_development_pb2_grpc
 from hongyun_platform.db import Database
+from hongyun_platform.db.caller_uow import caller_unit_of_work
 from hongyun_platform.grpc.context import CallerContext, current_caller
 from hongyun_platform.grpc.errors import MD_ERROR_CODE, MD_ERROR_FIELD, status_for
 
-from member_service.caller_uow import caller_unit_of_work
 from member_service.development import (
     CaseView,
     DevelopmentPipeline,

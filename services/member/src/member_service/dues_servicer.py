@@ -10,9 +10,9 @@ from typing import Any
 from hongyun.member.v1 import member_dues_pb2 as pb
 from hongyun.member.v1 import member_dues_pb2_grpc, rules_pb2
 from hongyun_platform.db import Database
+from hongyun_platform.db.caller_uow import caller_unit_of_work
 from hongyun_platform.grpc.context import CallerContext, current_caller
 
-from member_service.caller_uow import caller_unit_of_work
 from member_service.domain import dues as d
 from member_service.domain import rules as r
 from member_service.dues import (

@@ -9,10 +9,10 @@ from datetime import date
 from hongyun.member.v1 import member_letters_pb2 as pb
 from hongyun.member.v1 import member_letters_pb2_grpc, rules_pb2
 from hongyun_platform.db import Database
+from hongyun_platform.db.caller_uow import caller_unit_of_work
 from hongyun_platform.errors import InvalidArgument
 from hongyun_platform.grpc.context import CallerContext, current_caller
 
-from member_service.caller_uow import caller_unit_of_work
 from member_service.domain import rules as r
 from member_service.domain.letters import LetterScope, LetterState, format_dues_month
 from member_service.letter_events import SCOPE, STATE

@@ -9,9 +9,9 @@ from datetime import date
 from hongyun.member.v1 import organization_admin_pb2 as pb
 from hongyun.member.v1 import organization_admin_pb2_grpc, rules_pb2, rules_pb2_grpc
 from hongyun_platform.db import Database
+from hongyun_platform.db.caller_uow import caller_unit_of_work
 from hongyun_platform.grpc.context import CallerContext, current_caller
 
-from member_service.caller_uow import caller_unit_of_work
 from member_service.domain import org_path
 from member_service.domain import rules as r
 from member_service.domain.committee_terms import UnitKind

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from hongyun.member.v1 import member_pb2 as pb
 from hongyun.member.v1 import member_pb2_grpc
 from hongyun_platform.db import Database
+from hongyun_platform.db.caller_uow import caller_unit_of_work
 from hongyun_platform.grpc.context import CallerContext, current_caller
 
 from member_service import mappers
-from member_service.caller_uow import caller_unit_of_work
 from member_service.service import MemberDirectory
 
 

@@ -1,7 +1,7 @@
 """Object storage: one interface (ObjectStore), an S3 backend for MinIO and a filesystem
 backend with signed local URLs for the embedded `make run` setup. See docs/adr/0004."""
 
-from .base import ByteRange, ObjectData, ObjectInfo, ObjectStore, validate_key
+from .base import ByteRange, ObjectData, ObjectInfo, ObjectStore, UploadedPart, validate_key
 from .errors import (
     InvalidObjectKey,
     InvalidSignature,
@@ -29,6 +29,7 @@ __all__ = [
     "S3ObjectStore",
     "StorageError",
     "StorageSettings",
+    "UploadedPart",
     "make_fs_download_app",
     "storage_from_settings",
     "validate_key",

@@ -34,6 +34,15 @@ class ObjectInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class UploadedPart:
+    """One part of a multipart upload as the store has it (S3 numbering: 1..10,000)."""
+
+    number: int
+    etag: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class ByteRange:
     """An HTTP byte-range-spec: `start-end` (inclusive), `start-`, or the last `suffix` bytes."""
 
@@ -201,6 +210,34 @@ class ObjectStore(ABC):
     @abstractmethod
     async def presigned_put_url(self, key: str, expires: timedelta | int = 3600) -> str:
         """A URL a client can PUT the object's bytes to until it expires."""
+
+    # ---- multipart uploads: large files in parts, each PUT to its own presigned URL; a client
+    # that lost its connection asks which parts the store has (list_parts) and sends the rest.
+
+    async def create_multipart_upload(
+        self, key: str, content_type: str = DEFAULT_CONTENT_TYPE
+    ) -> str:
+        """Start a multipart upload of `key`; returns the upload id."""
+        raise NotImplementedError
+
+    async def presigned_upload_part_url(
+        self, key: str, upload_id: str, part_number: int, expires: timedelta | int = 3600
+    ) -> str:
+        """A URL a client can PUT part `part_number` (1..10,000) of the upload to."""
+        raise NotImplementedError
+
+    async def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        """The parts received so far, by number (resuming an interrupted upload)."""
+        raise NotImplementedError
+
+    async def complete_multipart_upload(self, key: str, upload_id: str) -> ObjectInfo:
+        """Assemble every uploaded part, in number order, into the object `key`. The returned
+        info carries the sha256 of the whole object (computed by the store or by reading it)."""
+        raise NotImplementedError
+
+    async def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        """Drop the upload and its parts; aborting an unknown upload is not an error."""
+        raise NotImplementedError
 
     async def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release connections; the store must not be used afterwards."""

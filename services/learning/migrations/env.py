@@ -1,0 +1,5 @@
+from hongyun_platform.db import alembic_env
+from learning_service import all_models  # noqa: F401 - registers every table on Base.metadata
+from learning_service.models import SCHEMA, Base
+
+alembic_env.run(Base.metadata, SCHEMA, append_only=())

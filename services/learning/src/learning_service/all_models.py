@@ -1,0 +1,5 @@
+"""Imports every ORM module so that Base.metadata knows all tables (Alembic, tests)."""
+
+from learning_service import course_models, models
+
+__all__ = ["course_models", "models"]
