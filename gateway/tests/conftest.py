@@ -90,7 +90,7 @@ async def learning_service(
         migration_database_url=postgres.url("gateway_learning_test"),
         db_app_role=APP_ROLE, nats_url=nats_server.url, grpc_host="127.0.0.1", grpc_port=0,
         outbox_poll_seconds=0.1, shutdown_grace_seconds=0.5, health_check_seconds=0.2,
-        directory_retry_seconds=0.2, job_interval_seconds=0.2,
+        directory_projection_enabled=False, job_interval_seconds=0.2,
     )  # fmt: skip
     await asyncio.to_thread(migrate, learning)
     await provision_streams(learning)

@@ -39,7 +39,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory):
     log = open(data / "run.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "run_platform.py"), "--data-dir", str(data),
-         "--port", "0", "--member-port", "0", "--nats-port", "0"],
+         "--port", "0", "--member-port", "0", "--learning-port", "0", "--nats-port", "0"],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     run_json = data / "run.json"

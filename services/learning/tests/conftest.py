@@ -31,6 +31,9 @@ def learning_settings(app_url: str, owner_url: str, nats_url: str, **overrides) 
         health_check_seconds=0.2,
         directory_retry_seconds=0.2,
         job_interval_seconds=0.2,
+        # The session's NATS carries every test module's MEMBER events; only the directory
+        # projection's own tests (on a private NATS) consume them.
+        directory_projection_enabled=False,
     )
     values.update(overrides)
     return LearningSettings(**values)
@@ -99,3 +102,53 @@ def owner_sql(module_database):
         return module_database.pg.psql(sql, module_database.name)
 
     return run
+
+
+@pytest.fixture(scope="module")
+async def member_app(module_database, learning_settings_fx):
+    """The real member service beside the learning service (same database server, its own
+    schema; same NATS): the source of directory events and the consumer of training hours."""
+    import base64
+
+    from hongyun_platform.crypto import encode_key, generate_key
+    from member_service.app import build_app
+    from member_service.config import MemberSettings
+    from member_service.main import migrate as migrate_member
+    from member_service.main import provision_streams as provision_member_streams
+
+    settings = MemberSettings(
+        database_url=module_database.app_url, migration_database_url=module_database.owner_url,
+        db_app_role=APP_ROLE, nats_url=learning_settings_fx.nats_url, grpc_host="127.0.0.1", grpc_port=0,
+        field_keys=encode_key("k1", generate_key("AES-GCM")),
+        blind_index_key=base64.b64encode(generate_key("AES-GCM")).decode(),
+        outbox_poll_seconds=0.1, outbox_max_backoff_seconds=1.0, shutdown_grace_seconds=1.0,
+        health_check_seconds=0.2, lifecycle_job_interval_seconds=0.5,
+    )  # fmt: skip
+    await asyncio.to_thread(migrate_member, settings)
+    await provision_member_streams(settings)
+    app = await build_app(settings)
+    await app.start()
+    yield app
+    await app.stop()
+
+
+async def eventually(probe, *, attempts: int = 100, delay: float = 0.1):
+    """Poll `probe()` (async) until it returns a truthy value; events arrive asynchronously."""
+    for _ in range(attempts):
+        value = await probe()
+        if value:
+            return value
+        await asyncio.sleep(delay)
+    return await probe()
+
+
+@pytest.fixture
+def eventually_fx():
+    return eventually
+
+
+@pytest.fixture(scope="session")
+def make_learning_settings():
+    """`learning_settings(app_url, owner_url, nats_url, **overrides)` for modules that need their
+    own (e.g. a private NATS)."""
+    return learning_settings

@@ -10,8 +10,6 @@ training row's source_event_id is unique. The LEARNING stream belongs to the lea
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,9 +17,9 @@ import nats
 from hongyun.learning.v1 import learning_events_pb2 as lpb
 from hongyun_platform.db import Database, UnitOfWork
 from hongyun_platform.logging import get_logger
-from hongyun_platform.messaging.consumer import ConsumerSpec, IdempotentConsumer
+from hongyun_platform.messaging.consumer import ConsumerSpec
+from hongyun_platform.messaging.consumer_job import StreamConsumerJob
 from hongyun_platform.messaging.envelope import Envelope
-from nats.js.errors import NotFoundError
 
 from member_service.development import DevelopmentPipeline
 from member_service.models import messaging
@@ -65,8 +63,9 @@ def consumer_spec(pipeline: DevelopmentPipeline) -> ConsumerSpec:
     )
 
 
-class TrainingConsumerJob:
-    """Runs the consumer on its own NATS connection until `stop` is set."""
+class TrainingConsumerJob(StreamConsumerJob):
+    """Runs the consumer on its own NATS connection until `stop` is set, once the learning
+    service has provisioned its stream."""
 
     def __init__(
         self,
@@ -77,49 +76,8 @@ class TrainingConsumerJob:
         retry_seconds: float,
         connect: Callable[..., Awaitable[Any]] = nats.connect,
     ):
-        self.db = db
+        super().__init__(
+            db, messaging, nats_url, LEARNING_STREAM, [consumer_spec(pipeline)],
+            name="member-development-training", retry_seconds=retry_seconds, connect=connect,
+        )  # fmt: skip
         self.pipeline = pipeline
-        self.nats_url = nats_url
-        self.retry_seconds = retry_seconds
-        self.connect = connect
-
-    async def run(self, stop: asyncio.Event) -> None:
-        nc = None
-        try:
-            while not stop.is_set() and nc is None:
-                try:
-                    nc = await self.connect(self.nats_url, name="member-development-training",
-                                            connect_timeout=5, max_reconnect_attempts=-1)  # fmt: skip
-                except Exception as exc:
-                    log.warning("training consumer cannot reach NATS", error=str(exc))
-                    await _wait(stop, self.retry_seconds)
-            if nc is None:
-                return
-            js = nc.jetstream()
-            told = False
-            while not stop.is_set():
-                try:
-                    await js.stream_info(LEARNING_STREAM)
-                    break
-                except NotFoundError:
-                    # Said once: until the learning service runs this is the normal state.
-                    (log.debug if told else log.info)(
-                        "learning stream not provisioned yet", stream=LEARNING_STREAM
-                    )
-                    told = True
-                except Exception as exc:
-                    log.warning("learning stream check failed", error=str(exc))
-                await _wait(stop, self.retry_seconds)
-            if not stop.is_set():
-                await IdempotentConsumer(self.db, messaging, js, consumer_spec(self.pipeline)).run(
-                    stop
-                )
-        finally:
-            if nc is not None:
-                with contextlib.suppress(Exception):
-                    await nc.close()
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
