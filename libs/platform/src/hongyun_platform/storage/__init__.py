@@ -3,12 +3,14 @@ backend with signed local URLs for the embedded `make run` setup. See docs/adr/0
 
 from .base import ByteRange, ObjectData, ObjectInfo, ObjectStore, UploadedPart, validate_key
 from .errors import (
+    InvalidMultipartUpload,
     InvalidObjectKey,
     InvalidSignature,
     ObjectNotFound,
     ObjectTooLarge,
     RangeNotSatisfiable,
     StorageError,
+    UploadNotFound,
 )
 from .factory import StorageSettings, storage_from_settings
 from .filesystem import FilesystemObjectStore
@@ -18,6 +20,7 @@ from .s3 import S3ObjectStore
 __all__ = [
     "ByteRange",
     "FilesystemObjectStore",
+    "InvalidMultipartUpload",
     "InvalidObjectKey",
     "InvalidSignature",
     "ObjectData",
@@ -29,6 +32,7 @@ __all__ = [
     "S3ObjectStore",
     "StorageError",
     "StorageSettings",
+    "UploadNotFound",
     "UploadedPart",
     "make_fs_download_app",
     "storage_from_settings",

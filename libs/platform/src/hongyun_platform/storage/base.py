@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO, TypeAlias
 
-from .errors import InvalidObjectKey, ObjectNotFound, ObjectTooLarge, RangeNotSatisfiable
+from .errors import (
+    InvalidMultipartUpload,
+    InvalidObjectKey,
+    ObjectNotFound,
+    ObjectTooLarge,
+    RangeNotSatisfiable,
+)
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 MAX_KEY_BYTES = 1024  # the S3 limit
@@ -19,6 +25,8 @@ MAX_KEY_BYTES = 1024  # the S3 limit
 MAX_SEGMENT_BYTES = 250
 MAX_URL_EXPIRY = timedelta(days=7)  # the SigV4 presign limit; the filesystem backend matches it
 CHUNK_SIZE = 1024 * 1024
+MAX_PART_NUMBER = 10_000  # S3: parts are numbered 1..10,000
+MIN_PART_SIZE = 5 * 1024 * 1024  # S3: every part but the last (the filesystem backend: none)
 
 ObjectData: TypeAlias = bytes | bytearray | memoryview | BinaryIO | AsyncIterable[bytes]
 
@@ -122,6 +130,14 @@ def validate_content_type(content_type: str | None) -> str:
     return content_type
 
 
+def validate_part_number(part_number: int) -> int:
+    if isinstance(part_number, bool) or not isinstance(part_number, int):
+        raise InvalidMultipartUpload("part number must be an integer")
+    if not 1 <= part_number <= MAX_PART_NUMBER:
+        raise InvalidMultipartUpload(f"part number must be between 1 and {MAX_PART_NUMBER}")
+    return part_number
+
+
 def expiry_seconds(expires: timedelta | int) -> int:
     seconds = int(expires.total_seconds() if isinstance(expires, timedelta) else expires)
     if not 1 <= seconds <= MAX_URL_EXPIRY.total_seconds():
@@ -213,26 +229,40 @@ class ObjectStore(ABC):
 
     # ---- multipart uploads: large files in parts, each PUT to its own presigned URL; a client
     # that lost its connection asks which parts the store has (list_parts) and sends the rest.
+    # Parts are numbered 1..10,000; on S3 every part but the last must be at least 5 MiB
+    # (MIN_PART_SIZE), the filesystem backend accepts any size. Re-uploading a part number
+    # replaces that part. An upload id belongs to one key: used with another key, it is
+    # unknown. Unknown, completed and aborted uploads raise UploadNotFound.
 
     async def create_multipart_upload(
         self, key: str, content_type: str = DEFAULT_CONTENT_TYPE
     ) -> str:
-        """Start a multipart upload of `key`; returns the upload id."""
+        """Start a multipart upload of `key`; returns the upload id. The content type is the
+        completed object's."""
         raise NotImplementedError
 
     async def presigned_upload_part_url(
         self, key: str, upload_id: str, part_number: int, expires: timedelta | int = 3600
     ) -> str:
-        """A URL a client can PUT part `part_number` (1..10,000) of the upload to."""
+        """A URL a client can PUT part `part_number` (1..10,000) of the upload to; the response
+        carries the part's ETag. InvalidMultipartUpload for a part number out of range."""
         raise NotImplementedError
 
     async def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
         """The parts received so far, by number (resuming an interrupted upload)."""
         raise NotImplementedError
 
-    async def complete_multipart_upload(self, key: str, upload_id: str) -> ObjectInfo:
-        """Assemble every uploaded part, in number order, into the object `key`. The returned
-        info carries the sha256 of the whole object (computed by the store or by reading it)."""
+    async def complete_multipart_upload(
+        self, key: str, upload_id: str, *, max_size: int | None = None
+    ) -> ObjectInfo:
+        """Assemble every uploaded part, in number order, into the object `key`, replacing any
+        object there; the upload is gone afterwards. The returned info carries the sha256 of
+        the whole object (computed by the store or by reading it back).
+
+        InvalidMultipartUpload when there are no parts (or S3 refuses the part sizes) and
+        ObjectTooLarge when the parts add up to more than `max_size` (or the store's own
+        limit); in both cases nothing is written and the upload stays, to be fixed or aborted.
+        """
         raise NotImplementedError
 
     async def abort_multipart_upload(self, key: str, upload_id: str) -> None:

@@ -35,3 +35,18 @@ class ObjectTooLarge(StorageError):
 
 class InvalidSignature(StorageError):
     """A signed URL was missing its signature, tampered with, or expired (HTTP 403)."""
+
+
+class UploadNotFound(StorageError):
+    """No multipart upload with this id for this key: never created, already completed or
+    aborted (HTTP 404; S3's NoSuchUpload)."""
+
+    def __init__(self, upload_id: str, key: str = ""):
+        super().__init__(f"multipart upload not found: {upload_id!r} for {key!r}")
+        self.upload_id = upload_id
+        self.key = key
+
+
+class InvalidMultipartUpload(StorageError, ValueError):
+    """The upload cannot be completed as it stands (no parts, a part number outside 1..10,000,
+    or, on S3, a part other than the last below 5 MiB) (HTTP 400); the upload is kept."""

@@ -1,4 +1,5 @@
-"""Pure ASGI app serving the filesystem backend's signed URLs (GET/HEAD with Range, PUT).
+"""Pure ASGI app serving the filesystem backend's signed URLs (GET/HEAD with Range, PUT, and
+PUT of multipart-upload parts: `?uploadId=..&partNumber=..`, as S3 has them).
 
 Mount it where the store's `base_url` points, e.g. `app.mount("/files", make_fs_download_app(s))`.
 It has no framework dependency so the platform library stays free of web frameworks.
@@ -16,11 +17,13 @@ from urllib.parse import parse_qs
 
 from .base import CHUNK_SIZE, ByteRange, validate_content_type
 from .errors import (
+    InvalidMultipartUpload,
     InvalidObjectKey,
     InvalidSignature,
     ObjectNotFound,
     ObjectTooLarge,
     RangeNotSatisfiable,
+    UploadNotFound,
 )
 from .filesystem import FilesystemObjectStore
 
@@ -46,6 +49,9 @@ class _ClientGone(Exception):
 def make_fs_download_app(
     store: FilesystemObjectStore, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 ) -> ASGIApp:
+    """`max_upload_bytes` bounds each PUT body: a whole object, or one part of a multipart
+    upload (whose assembled size the store's own `max_upload_bytes` bounds)."""
+
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
@@ -60,23 +66,35 @@ def make_fs_download_app(
             return
         key = _route_path(scope).removeprefix("/")
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        upload_id = query.get("uploadId", [None])[0]
+        part_number = query.get("partNumber", [None])[0]
         try:
+            # A part URL's signature covers its upload id and part number: stripping or
+            # changing either fails here, before a byte of the body is read.
             await store.verify_signature(
                 "GET" if head else method,
                 key,
                 query.get("expires", [None])[0],
                 query.get("sig", [None])[0],
+                upload_id=upload_id,
+                part_number=part_number,
             )
-            if method == "PUT":
+            if method == "PUT" and upload_id is not None and part_number is not None:
+                await _put_part(
+                    store, key, upload_id, int(part_number), scope, receive, send, max_upload_bytes
+                )
+            elif method == "PUT":
                 await _put(store, key, scope, receive, send, max_upload_bytes)
             else:
                 await _get(store, key, scope, send, head)
-        except InvalidObjectKey as exc:
+        except (InvalidObjectKey, InvalidMultipartUpload) as exc:
             await _problem(send, 400, str(exc), head)
         except InvalidSignature as exc:
             await _problem(send, 403, str(exc), head)
         except ObjectNotFound:
             await _problem(send, 404, "object not found", head)
+        except UploadNotFound:
+            await _problem(send, 404, "multipart upload not found", head)
         except RangeNotSatisfiable as exc:
             extra = [(b"content-range", f"bytes */{exc.size}".encode())]
             await _problem(send, 416, "range not satisfiable", head, extra)
@@ -142,21 +160,45 @@ async def _put(
     except ValueError as exc:
         await _problem(send, 400, str(exc), False)
         return
+    _check_declared_length(scope, limit)
+    info = await store.put_object(key, _body(receive), content_type, max_size=limit)
+    await _ok_with_etag(send, info.etag)
+
+
+async def _put_part(
+    store: FilesystemObjectStore,
+    key: str,
+    upload_id: str,
+    part_number: int,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    limit: int,
+) -> None:
+    # The part's Content-Type is ignored: the object gets the one given at creation.
+    _check_declared_length(scope, limit)
+    part = await store.upload_part(key, upload_id, part_number, _body(receive), max_size=limit)
+    await _ok_with_etag(send, part.etag)
+
+
+def _check_declared_length(scope: Scope, limit: int) -> None:
     declared = _header(scope, b"content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise ObjectTooLarge(limit)  # refuse before reading a byte
 
-    async def body() -> AsyncIterator[bytes]:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _ClientGone
-            yield message.get("body", b"")
-            if not message.get("more_body", False):
-                return
 
-    info = await store.put_object(key, body(), content_type, max_size=limit)
-    headers = [(b"etag", f'"{info.etag}"'.encode()), (b"content-length", b"0")]
+async def _body(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
+
+
+async def _ok_with_etag(send: Send, etag: str) -> None:
+    headers = [(b"etag", f'"{etag}"'.encode()), (b"content-length", b"0")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": b""})
 

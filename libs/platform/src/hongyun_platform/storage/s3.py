@@ -14,24 +14,38 @@ from urllib.parse import urlsplit
 
 import urllib3
 from minio import Minio
+from minio.commonconfig import REPLACE, CopySource
+from minio.datatypes import Part
 from minio.error import MinioException, S3Error
 
 from .base import (
+    CHUNK_SIZE,
     DEFAULT_CONTENT_TYPE,
     ByteRange,
     ObjectData,
     ObjectInfo,
     ObjectStore,
+    UploadedPart,
     copy_into,
     expiry_seconds,
     validate_content_type,
     validate_key,
+    validate_part_number,
 )
-from .errors import ObjectNotFound, ObjectTooLarge, RangeNotSatisfiable, StorageError
+from .errors import (
+    InvalidMultipartUpload,
+    ObjectNotFound,
+    ObjectTooLarge,
+    RangeNotSatisfiable,
+    StorageError,
+    UploadNotFound,
+)
 
 T = TypeVar("T")
 _SPOOL_IN_MEMORY = 8 * 1024 * 1024
 _NOT_FOUND = {"NoSuchKey", "NoSuchObject", "ResourceNotFound"}
+# What CompleteMultipartUpload says about parts it will not assemble.
+_BAD_PARTS = {"EntityTooSmall", "InvalidPart", "InvalidPartOrder", "MalformedXML"}
 
 
 class S3ObjectStore(ObjectStore):
@@ -196,11 +210,139 @@ class S3ObjectStore(ObjectStore):
         ttl = timedelta(seconds=expiry_seconds(expires))
         return self._presigner.presigned_put_object(self.bucket, key, expires=ttl)
 
-    async def _run(self, fn: Callable[..., T], *args: Any, key: str = "", **kwargs: Any) -> T:
+    # -- multipart uploads: the minio SDK's multipart calls (it keeps them underscored, as
+    # its own put_object drives them); parts go straight from clients to S3 by presigned URL.
+
+    async def create_multipart_upload(
+        self, key: str, content_type: str = DEFAULT_CONTENT_TYPE
+    ) -> str:
+        validate_key(key)
+        headers = {"Content-Type": validate_content_type(content_type)}
+        return await self._run(
+            self.client._create_multipart_upload, self.bucket, key, headers, key=key
+        )
+
+    async def presigned_upload_part_url(
+        self, key: str, upload_id: str, part_number: int, expires: timedelta | int = 3600
+    ) -> str:
+        """Signed offline, so an unknown upload id shows only when the PUT gets 404."""
+        validate_key(key)
+        validate_part_number(part_number)
+        if not upload_id:
+            raise UploadNotFound(upload_id, key)
+        ttl = timedelta(seconds=expiry_seconds(expires))
+        return self._presigner.get_presigned_url(
+            "PUT",
+            self.bucket,
+            key,
+            expires=ttl,
+            extra_query_params={"partNumber": str(part_number), "uploadId": upload_id},
+        )
+
+    async def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        validate_key(key)
+        if not upload_id:
+            raise UploadNotFound(upload_id, key)
+        return await self._run(self._list_parts, key, upload_id, key=key, upload_id=upload_id)
+
+    async def complete_multipart_upload(
+        self, key: str, upload_id: str, *, max_size: int | None = None
+    ) -> ObjectInfo:
+        parts = await self.list_parts(key, upload_id)
+        if not parts:
+            raise InvalidMultipartUpload(f"upload {upload_id!r} has no parts to complete")
+        if max_size is not None and sum(p.size for p in parts) > max_size:
+            raise ObjectTooLarge(max_size)
+        result = await self._run(
+            self.client._complete_multipart_upload,
+            self.bucket,
+            key,
+            upload_id,
+            [Part(p.number, p.etag) for p in parts],
+            key=key,
+            upload_id=upload_id,
+        )
+        etag = result.etag or ""
+        # S3 knows no whole-object sha256 of a multipart object: read it back, then record it
+        # as the metadata put_object writes, by a server-side copy onto itself. Both steps
+        # are conditional on the ETag, so they never hash or label a newer object.
+        try:
+            sha256 = await self._run(self._sha256_of, key, etag, key=key, conditional=True)
+            stat = await self.stat(key)
+            await self._run(
+                self.client.copy_object,
+                self.bucket,
+                key,
+                CopySource(self.bucket, key, match_etag=etag or None),
+                metadata={
+                    "sha256": sha256,
+                    "Content-Type": stat.content_type or DEFAULT_CONTENT_TYPE,
+                },
+                metadata_directive=REPLACE,
+                key=key,
+                conditional=True,
+            )
+        except _PreconditionFailed:
+            raise StorageError(
+                f"{key!r} was replaced while its multipart upload was being completed"
+            ) from None
+        return await self.stat(key)
+
+    async def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        validate_key(key)
+        if not upload_id:
+            return
+        with contextlib.suppress(UploadNotFound):  # already gone: nothing to do, as documented
+            await self._run(
+                self.client._abort_multipart_upload,
+                self.bucket,
+                key,
+                upload_id,
+                key=key,
+                upload_id=upload_id,
+            )
+
+    def _list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        parts: list[UploadedPart] = []
+        marker: str | None = None
+        while True:
+            page = self.client._list_parts(self.bucket, key, upload_id, part_number_marker=marker)
+            parts.extend(UploadedPart(p.part_number, p.etag, p.size or 0) for p in page.parts)
+            if not page.is_truncated or not page.next_part_number_marker:
+                return sorted(parts, key=lambda p: p.number)
+            marker = page.next_part_number_marker
+
+    def _sha256_of(self, key: str, etag: str) -> str:
+        digest = hashlib.sha256()
+        headers = {"If-Match": f'"{etag}"'} if etag else None
+        response = self.client.get_object(self.bucket, key, request_headers=headers)
+        try:
+            for chunk in response.stream(CHUNK_SIZE):
+                digest.update(chunk)
+        finally:
+            response.close()
+            response.release_conn()
+        return digest.hexdigest()
+
+    async def _run(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        key: str = "",
+        upload_id: str | None = None,
+        conditional: bool = False,
+        **kwargs: Any,
+    ) -> T:
         """Run a blocking minio call in a thread, translating its errors to ours."""
         try:
             return await asyncio.to_thread(fn, *args, **kwargs)
         except S3Error as exc:
+            if exc.code == "NoSuchUpload" and upload_id is not None:
+                raise UploadNotFound(upload_id, key) from None
+            if upload_id is not None and exc.code in _BAD_PARTS:
+                raise InvalidMultipartUpload(f"S3 {exc.code}: {exc.message}") from None
+            if exc.code == "PreconditionFailed" and conditional:
+                raise _PreconditionFailed from None
             if exc.code in _NOT_FOUND:
                 raise ObjectNotFound(key) from None
             if exc.code == "InvalidRange":
@@ -211,6 +353,10 @@ class S3ObjectStore(ObjectStore):
 
 
 class _InvalidRange(Exception):
+    pass
+
+
+class _PreconditionFailed(Exception):
     pass
 
 
