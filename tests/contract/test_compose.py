@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -15,6 +16,8 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
+# The address a grpc.health.v1 health check dials, e.g. grpc.insecure_channel('127.0.0.1:50052').
+HEALTH_CHANNEL = re.compile(r"insecure_channel\('127\.0\.0\.1:(\d+)'\)")
 SETTINGS = {
     "HONGYUN_DATABASE_URL",
     "HONGYUN_NATS_URL",
@@ -69,9 +72,33 @@ def built_here(services) -> dict[str, dict[str, Any]]:
     return {name: svc for name, svc in services.items() if "build" in svc}
 
 
+def health_check_port(service: dict[str, Any]) -> int:
+    test = service["healthcheck"]["test"]
+    match = HEALTH_CHANNEL.search(" ".join(test) if isinstance(test, list) else test)
+    assert match, f"no grpc.health.v1 check on 127.0.0.1: {test}"
+    return int(match.group(1))
+
+
+def settings_of(settings_cls: type, env: dict[str, str], monkeypatch) -> Any:
+    """What a process's own settings class makes of a container's environment (and nothing else
+    from the machine running the tests)."""
+    for key in list(os.environ):
+        if key.startswith("HONGYUN_"):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return settings_cls()
+
+
 def test_the_platform_and_its_stores_are_all_there(services):
     assert {"postgres", "nats", "minio", "member-migrate", "gateway-migrate"} <= set(services)
-    assert {"member", "gateway"} <= set(services)
+    assert {"learning-migrate"} <= set(services)
+    assert {"member", "learning", "gateway"} <= set(services)
+    # The header comment says what the file starts: every server built here is named there.
+    header = COMPOSE.read_text(encoding="utf-8").split("\nname:", 1)[0]
+    for name in built_here(services):
+        if not name.endswith("-migrate"):
+            assert re.search(rf"\b{name}\b", header), f"header does not mention {name}"
     assert services["postgres"]["image"] == "postgres:18"
     assert re.fullmatch(r"nats:2\.11(\.\d+)?(-alpine)?", services["nats"]["image"])
     assert "-js" in services["nats"]["command"]
@@ -119,6 +146,57 @@ def test_migrations_and_streams_run_once_before_the_member_service(services):
     assert services["member"]["command"] == ["hongyun-member", "serve"]
 
 
+def test_migrations_and_streams_run_once_before_the_learning_service(services):
+    migrate = services["learning-migrate"]
+    command = " ".join(migrate["command"])
+    assert command.index("hongyun-learning migrate") < command.index(
+        "hongyun-learning provision-streams"
+    )
+    assert "&&" in command  # the LEARNING stream only after a successful migration
+    assert depends_on(migrate) == {"postgres": "service_healthy", "nats": "service_healthy"}
+    assert migrate.get("restart") == "no"
+
+    learning = services["learning"]
+    assert learning["command"] == ["hongyun-learning", "serve"]
+    assert depends_on(learning) == {
+        "learning-migrate": "service_completed_successfully",
+        # Its directory projection consumes the MEMBER stream, which member-migrate provisions.
+        "member-migrate": "service_completed_successfully",
+        # Study materials live in the bucket that minio-init creates.
+        "minio-init": "service_completed_successfully",
+        "postgres": "service_healthy",
+        "nats": "service_healthy",
+    }
+    assert learning.get("restart") == "unless-stopped"
+    # The same grpc.health.v1 check as the member service's, on the learning service's own port.
+    member_check = " ".join(services["member"]["healthcheck"]["test"])
+    learning_check = " ".join(learning["healthcheck"]["test"])
+    assert learning_check == member_check.replace("127.0.0.1:50051", "127.0.0.1:50052")
+    assert health_check_port(learning) == 50052
+    assert "SERVING" in learning_check
+
+
+def test_the_learning_service_listens_where_its_health_check_and_the_gateway_dial(
+    services, monkeypatch
+):
+    """Read by the services' own settings classes: the variable names are the ones they read."""
+    gateway_settings = pytest.importorskip("hongyun_gateway.settings")
+    learning_config = pytest.importorskip("learning_service.config")
+    member_config = pytest.importorskip("member_service.config")
+    gateway = settings_of(
+        gateway_settings.GatewaySettings, environment(services["gateway"]), monkeypatch
+    )
+    learning = settings_of(
+        learning_config.LearningSettings, environment(services["learning"]), monkeypatch
+    )
+    member = settings_of(member_config.MemberSettings, environment(services["member"]), monkeypatch)
+    assert gateway.learning_grpc_target == f"learning:{learning.grpc_port}"
+    assert gateway.member_grpc_target == f"member:{member.grpc_port}"
+    assert health_check_port(services["learning"]) == learning.grpc_port
+    assert health_check_port(services["member"]) == member.grpc_port
+    assert learning.grpc_port != member.grpc_port
+
+
 def test_the_gateway_is_wired_to_the_member_service(services):
     gateway = services["gateway"]
     env = environment(gateway)
@@ -131,6 +209,16 @@ def test_the_gateway_is_wired_to_the_member_service(services):
     assert gateway["command"] == ["hongyun-gateway", "serve"]
     assert depends_on(gateway)["gateway-migrate"] == "service_completed_successfully"
     assert services["gateway-migrate"]["command"] == ["hongyun-gateway", "migrate"]
+
+
+def test_the_gateway_is_wired_to_the_learning_service(services):
+    gateway = services["gateway"]
+    env = environment(gateway)
+    host, _, port = env["HONGYUN_GATEWAY_LEARNING_GRPC_TARGET"].rpartition(":")
+    assert host == "learning" and port == "50052"
+    # Serving only once the learning service reports SERVING, like the member service.
+    assert depends_on(gateway).get("learning") == "service_healthy"
+    assert "healthcheck" in services["learning"]
 
 
 def test_every_hongyun_process_gets_the_documented_settings(services):
@@ -158,10 +246,13 @@ def test_services_connect_as_a_role_that_row_level_security_applies_to(compose, 
         assert not any(k.endswith("MIGRATION_DATABASE_URL") for k in environment(svc))
         assert "HONGYUN_GATEWAY_DATABASE_URL" not in environment(svc)
     assert runtime_users == {"hongyun_app"}
-    owner = urlsplit(
-        environment(services["member-migrate"])["HONGYUN_MEMBER_MIGRATION_DATABASE_URL"]
-    ).username
-    assert owner == "hongyun_owner"
+    for service, variable in (
+        ("member-migrate", "HONGYUN_MEMBER_MIGRATION_DATABASE_URL"),
+        ("learning-migrate", "HONGYUN_LEARNING_MIGRATION_DATABASE_URL"),
+    ):
+        owner = urlsplit(environment(services[service])[variable])
+        assert owner.username == "hongyun_owner", service
+        assert (owner.hostname, owner.path) == ("postgres", "/hongyun"), service
     init_sql = interpolate(compose["configs"]["postgres-roles"]["content"])
     assert re.search(r"CREATE ROLE hongyun_app\b[^;]*NOSUPERUSER[^;]*NOBYPASSRLS", init_sql)
     assert "CREATE DATABASE hongyun OWNER hongyun_owner" in init_sql
@@ -171,6 +262,7 @@ def test_services_connect_as_a_role_that_row_level_security_applies_to(compose, 
 def test_one_image_from_the_dockerfile_runs_every_hongyun_process(services):
     built = built_here(services)
     assert {"member-migrate", "gateway-migrate", "member", "gateway"} <= set(built)
+    assert {"learning-migrate", "learning"} <= set(built)
     assert len({svc["image"] for svc in built.values()}) == 1
     for svc in built.values():
         build = svc["build"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -141,6 +142,13 @@ def test_the_walker_catches_a_misspelt_key(values, schema):
     assert schema_problems(broken, schema, schema, "values") == [
         "values.services.member.replica: not declared in values.schema.json"
     ]
+    broken = copy.deepcopy(values)
+    broken["services"]["learning"]["probes"]["readiness"]["period"] = 5
+    del broken["services"]["learning"]["resources"]
+    assert schema_problems(broken, schema, schema, "values") == [
+        "values.services.learning.resources: required",
+        "values.services.learning.probes.readiness.period: not declared in values.schema.json",
+    ]
 
 
 def test_schema_is_strict_everywhere_it_describes_structure(schema):
@@ -182,6 +190,13 @@ def test_values_validate_against_the_schema_with_jsonschema(values, schema):
     assert errors(lambda v: v["config"].update(fieldAlgorithm="XOR"))
     assert errors(lambda v: v["secret"]["stringData"].update(database_url="x"))
     assert errors(lambda v: v["migrations"].update(reindexSearch="yes"))
+    # The learning entry is held to the same shape as every service.
+    assert errors(lambda v: v["services"]["learning"].update(grpcPort=50052))
+    assert errors(lambda v: v["services"]["learning"]["probes"]["liveness"].update(grpcSvc=""))
+    assert errors(lambda v: v["services"]["learning"].update(port=443))
+    assert errors(lambda v: v["services"]["learning"]["probes"].pop("readiness"))
+    assert errors(lambda v: v["services"]["learning"]["resources"]["limits"].update(mem="1Gi"))
+    assert errors(lambda v: v["migrations"]["steps"][2].update(image="x"))
 
 
 # --- services ------------------------------------------------------------------------------------
@@ -189,7 +204,7 @@ def test_values_validate_against_the_schema_with_jsonschema(values, schema):
 
 def test_every_service_has_an_image_a_port_a_console_script_and_probes(values):
     scripts = console_scripts()
-    assert {"member", "gateway"} <= set(values["services"])
+    assert {"member", "learning", "gateway"} <= set(values["services"])
     for name, svc in values["services"].items():
         image = effective_image(values, svc)
         assert image.get("repository"), f"{name}: no image repository"
@@ -220,6 +235,15 @@ def test_the_shipped_services_run_the_documented_commands(values):
     assert services["member"]["protocol"] == "grpc"
     assert services["member"]["port"] == 50051
     assert services["member"]["command"] == ["hongyun-member", "serve"]
+    learning = services["learning"]
+    assert learning["enabled"] is True
+    assert learning["protocol"] == "grpc"
+    assert learning["port"] == 50052
+    assert learning["command"] == ["hongyun-learning", "serve"]
+    # As available as the member service: a PodDisruptionBudget and rolling updates need 2.
+    assert learning["replicas"] >= 2
+    assert set(learning["probes"]) == {"startup", "readiness", "liveness"}
+    assert "hongyun-learning" in console_scripts()
     assert services["gateway"]["protocol"] == "http"
     assert services["gateway"]["port"] == 8000
     assert services["gateway"]["command"] == ["hongyun-gateway", "serve"]
@@ -292,10 +316,22 @@ def test_migrations_run_in_a_pre_install_pre_upgrade_hook_job(values):
     assert commands == [
         ["hongyun-member", "migrate"],
         ["hongyun-gateway", "migrate"],  # the gateway owns the identity schema
+        ["hongyun-learning", "migrate"],
         ["hongyun-member", "provision-streams"],
+        ["hongyun-learning", "provision-streams"],
     ]
     for step in steps:
         assert step["service"] in values["services"], step
+        # A step runs in the image of the service whose console script it calls.
+        assert step["command"][0] == f"hongyun-{step['service']}", step
+    # Streams only once every schema is migrated (a failed migration provisions nothing), and
+    # both before any Deployment: learning consumes MEMBER, member waits for LEARNING.
+    names = [step["name"] for step in steps]
+    last_migration = max(i for i, n in enumerate(names) if n.endswith("-migrate"))
+    assert names.index("learning-migrate") < names.index("learning-provision-streams")
+    assert all(i > last_migration for i, n in enumerate(names) if n.endswith("-streams"))
+    # A real installation's values run the same steps.
+    assert ci_values(values)["migrations"]["steps"] == steps
 
 
 def test_the_search_reindex_is_an_opt_in_last_step_of_the_hook_job(values, schema):
@@ -340,9 +376,10 @@ def test_a_chart_created_secret_exists_before_the_hook_job():
 # --- network policy ------------------------------------------------------------------------------
 
 
-def test_member_accepts_connections_from_the_gateway_only(values):
+def test_member_and_learning_accept_connections_from_the_gateway_only(values):
     assert values["networkPolicy"]["enabled"] is True
     assert values["services"]["member"]["allowFrom"] == ["gateway"]
+    assert values["services"]["learning"]["allowFrom"] == ["gateway"]
     for name, svc in values["services"].items():
         for caller in svc.get("allowFrom", []):
             assert caller in values["services"], f"{name}.allowFrom names unknown {caller}"
@@ -451,8 +488,33 @@ def test_chart_renders_to_hardened_manifests_with_the_helm_sdk(values):
     assert gateway["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert gateway["containers"][0]["livenessProbe"]["httpGet"]["path"] == "/healthz"
 
+    learning = by_kind["Deployment"]["hy-hongyun-learning"]["spec"]
+    (container,) = learning["template"]["spec"]["containers"]
+    assert container["command"] == ["hongyun-learning", "serve"]
+    assert learning["replicas"] == 2
+    assert learning["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["grpc"] == {"port": 50052}, probe
+        assert "httpGet" not in container[probe], probe
+    assert container["ports"] == [{"name": "grpc", "containerPort": 50052, "protocol": "TCP"}]
+    assert {"name": "HONGYUN_LEARNING_GRPC_PORT", "value": "50052"} in container["env"]
+    assert container["resources"]["limits"]["memory"]
+    service = by_kind["Service"]["hy-hongyun-learning"]["spec"]
+    assert service["ports"] == [
+        {
+            "name": "grpc",
+            "port": 50052,
+            "targetPort": "grpc",
+            "protocol": "TCP",
+            "appProtocol": "grpc",
+        }
+    ]
+    assert service["selector"]["app.kubernetes.io/component"] == "learning"
+    assert "hy-hongyun-learning" in by_kind["PodDisruptionBudget"]
+
     config = by_kind["ConfigMap"]["hy-hongyun-config"]["data"]
     assert config["HONGYUN_MEMBER_GRPC_TARGET"] == "hy-hongyun-member:50051"
+    assert config["HONGYUN_LEARNING_GRPC_TARGET"] == "hy-hongyun-learning:50052"
 
     job = by_kind["Job"]["hy-hongyun-migrate"]
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
@@ -460,15 +522,24 @@ def test_chart_renders_to_hardened_manifests_with_the_helm_sdk(values):
     assert [c["command"] for c in job_pod["initContainers"] + job_pod["containers"]] == [
         ["hongyun-member", "migrate"],
         ["hongyun-gateway", "migrate"],
+        ["hongyun-learning", "migrate"],
         ["hongyun-member", "provision-streams"],
+        ["hongyun-learning", "provision-streams"],
     ]
 
-    policy = by_kind["NetworkPolicy"]["hy-hongyun-member"]["spec"]
-    (rule,) = policy["ingress"]
-    assert [
-        p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in rule["from"]
-    ] == ["gateway"]
-    assert set(by_kind["NetworkPolicy"]) == {"hy-hongyun-member"}
+    for name in ("member", "learning"):
+        policy = by_kind["NetworkPolicy"][f"hy-hongyun-{name}"]["spec"]
+        assert policy["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == name
+        (rule,) = policy["ingress"]
+        assert [
+            p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in rule["from"]
+        ] == ["gateway"], name
+        port = values["services"][name]["port"]
+        assert rule["ports"] == [{"port": port, "protocol": "TCP"}], name
+    assert set(by_kind["NetworkPolicy"]) == {"hy-hongyun-member", "hy-hongyun-learning"}
+
+    notes = next(text for path, text in rendered.items() if path.endswith("NOTES.txt"))
+    assert "hy-hongyun-learning:50052 (grpc, 2 replicas)" in notes
 
 
 def _rendered_job(helm: Any, values: dict[str, Any] | None) -> dict[str, Any]:
@@ -494,7 +565,9 @@ def _steps(job: dict[str, Any]) -> list[tuple[str, list[str]]]:
 MIGRATION_STEPS = [
     ("member-migrate", ["hongyun-member", "migrate"]),
     ("gateway-migrate", ["hongyun-gateway", "migrate"]),
+    ("learning-migrate", ["hongyun-learning", "migrate"]),
     ("member-provision-streams", ["hongyun-member", "provision-streams"]),
+    ("learning-provision-streams", ["hongyun-learning", "provision-streams"]),
 ]
 
 
@@ -507,7 +580,7 @@ def test_rendered_hook_job_reindexes_search_only_when_asked(values):
         job = _rendered_job(helm, off)
         assert _steps(job) == MIGRATION_STEPS
         assert job["spec"]["template"]["spec"]["containers"][0]["name"] == (
-            "member-provision-streams"
+            "learning-provision-streams"
         )
 
     # On: one more step, last (the Job's container; the migrations become init containers,
@@ -539,3 +612,177 @@ def test_rendered_hook_job_reindexes_search_only_when_asked(values):
     assert {"secretRef": {"name": "hongyun-migrator"}} in job["spec"]["template"]["spec"][
         "containers"
     ][0]["envFrom"]
+
+
+# --- the learning service, rendered --------------------------------------------------------------
+
+
+def _rendered(helm: Any, values: dict[str, Any] | None) -> dict[str, dict[str, dict[str, Any]]]:
+    """kind -> name -> manifest of an install of the chart with these values."""
+    rendered = helm.Chart.load(str(CHART)).render(
+        values, name="hy", namespace="party", is_install=True
+    )
+    by_kind: dict[str, dict[str, dict[str, Any]]] = {}
+    for path, text in rendered.items():
+        if path.endswith("NOTES.txt"):
+            continue
+        for doc in yaml.safe_load_all(text):
+            if doc:
+                by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    return by_kind
+
+
+def _pod_env(by_kind: dict[str, dict[str, dict[str, Any]]], service: str) -> dict[str, str]:
+    """The non-secret environment of a service's container: the ConfigMap, then its own env."""
+    pod = by_kind["Deployment"][f"hy-hongyun-{service}"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert {"configMapRef": {"name": "hy-hongyun-config"}} in container["envFrom"]
+    env = dict(by_kind["ConfigMap"]["hy-hongyun-config"]["data"])
+    env.update({e["name"]: e["value"] for e in container["env"]})
+    return env
+
+
+def _settings(settings_cls: type, env: dict[str, str], monkeypatch) -> Any:
+    for key in list(os.environ):
+        if key.startswith("HONGYUN_"):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return settings_cls()
+
+
+def test_rendered_gateway_dials_the_port_the_learning_pods_serve_and_are_probed_on(
+    values, monkeypatch
+):
+    """Read by the processes' own settings classes, so the variable names are the ones they use:
+    the gateway's learning_grpc_target comes from HONGYUN_LEARNING_GRPC_TARGET in the ConfigMap,
+    and the learning server listens on the port of the Service, the probes and the policy."""
+    helm = pytest.importorskip(
+        "helm_python", reason="helm-python-sdk is not installed (no helm binary is needed with it)"
+    )
+    gateway_settings = pytest.importorskip("hongyun_gateway.settings")
+    learning_config = pytest.importorskip("learning_service.config")
+    member_config = pytest.importorskip("member_service.config")
+
+    # A port other than the code's default proves the chart, not the default, sets it.
+    moved = {"services": {"learning": {"port": 50062}}}
+    for overrides, port in ((ci_values(values), 50052), (merged(ci_values(values), moved), 50062)):
+        by_kind = _rendered(helm, overrides)
+        gateway = _settings(
+            gateway_settings.GatewaySettings, _pod_env(by_kind, "gateway"), monkeypatch
+        )
+        learning = _settings(
+            learning_config.LearningSettings, _pod_env(by_kind, "learning"), monkeypatch
+        )
+        member = _settings(member_config.MemberSettings, _pod_env(by_kind, "member"), monkeypatch)
+        assert gateway.learning_grpc_target == f"hy-hongyun-learning:{port}"
+        assert gateway.member_grpc_target == "hy-hongyun-member:50051"
+        assert learning.grpc_port == port
+        assert member.grpc_port == 50051
+        (container,) = by_kind["Deployment"]["hy-hongyun-learning"]["spec"]["template"]["spec"][
+            "containers"
+        ]
+        assert container["readinessProbe"]["grpc"]["port"] == port
+        assert container["livenessProbe"]["grpc"]["port"] == port
+        assert by_kind["Service"]["hy-hongyun-learning"]["spec"]["ports"][0]["port"] == port
+        policy = by_kind["NetworkPolicy"]["hy-hongyun-learning"]["spec"]
+        assert policy["ingress"][0]["ports"] == [{"port": port, "protocol": "TCP"}]
+
+
+def test_rendered_hook_job_migrates_learning_in_its_image_with_the_migration_secret(values):
+    helm = pytest.importorskip(
+        "helm_python", reason="helm-python-sdk is not installed (no helm binary is needed with it)"
+    )
+    # The learning service in its own image: its steps must follow it, the member's must not.
+    pinned = {"services": {"learning": {"image": {"tag": "0.2.0-learning"}}}}
+    by_kind = _rendered(helm, merged(ci_values(values), pinned))
+    pod = by_kind["Job"]["hy-hongyun-migrate"]["spec"]["template"]["spec"]
+    steps = {c["name"]: c for c in pod.get("initContainers", []) + pod["containers"]}
+    assert list(steps) == [name for name, _ in MIGRATION_STEPS]
+    (serving,) = by_kind["Deployment"]["hy-hongyun-learning"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert serving["image"] == "registry.example.org/hongyun/hongyun:0.2.0-learning"
+    for name in ("learning-migrate", "learning-provision-streams"):
+        step = steps[name]
+        assert step["image"] == serving["image"], name
+        # HONGYUN_LEARNING_MIGRATION_DATABASE_URL comes from the migration Secret, read after
+        # (so winning over) the runtime Secret; running pods never see it.
+        assert step["envFrom"] == [
+            {"secretRef": {"name": "hongyun-env"}},
+            {"secretRef": {"name": "hongyun-migrator"}},
+        ], name
+        env = {e["name"]: e["value"] for e in step["env"]}
+        assert env["OTEL_SERVICE_NAME"] == "hongyun-learning-migrations"
+        assert env["HONGYUN_NATS_URL"] == "nats://nats.messaging.svc:4222"  # provision-streams
+        assert step["securityContext"]["readOnlyRootFilesystem"] is True
+    assert steps["member-migrate"]["image"] == "registry.example.org/hongyun/hongyun:0.1.0"
+    for deployment in by_kind["Deployment"].values():
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            refs = [ref.get("secretRef", {}).get("name") for ref in container["envFrom"]]
+            assert "hongyun-migrator" not in refs, deployment["metadata"]["name"]
+    # The last step is the Job's container: it starts after both migrations and the MEMBER stream.
+    assert [c["name"] for c in pod["containers"]] == ["learning-provision-streams"]
+
+    # NOTES tell the operator which owner URLs that Secret must hold, the learning one included.
+    rendered = helm.Chart.load(str(CHART)).render(
+        ci_values(values), name="hy", namespace="party", is_install=True
+    )
+    notes = next(text for path, text in rendered.items() if path.endswith("NOTES.txt"))
+    owners = re.search(
+        r"The schema owner's URLs \(([^)]*)\) come from Secret \"hongyun-migrator\"", notes
+    )
+    assert owners, notes
+    assert "HONGYUN_LEARNING_MIGRATION_DATABASE_URL" in owners.group(1).split(", ")
+
+
+def test_install_rejects_unknown_keys_under_the_learning_service():
+    """values.schema.json is enforced by Helm itself, before any template renders."""
+    helm = pytest.importorskip(
+        "helm_python", reason="helm-python-sdk is not installed (no helm binary is needed with it)"
+    )
+    for broken in (
+        {"services": {"learning": {"replica": 3}}},
+        {"services": {"learning": {"probes": {"readiness": {"grpcServce": "learning"}}}}},
+        {"services": {"learning": {"resources": {"limits": {"mem": "1Gi"}}}}},
+        {"services": {"learning": {"protocol": "tcp"}}},
+    ):
+        with pytest.raises(helm.HelmValuesError, match="/services/learning"):
+            _rendered(helm, broken)
+    _rendered(helm, {"services": {"learning": {"probes": {"readiness": {"grpcService": ""}}}}})
+
+
+def test_a_chart_created_secret_gives_every_service_a_database_url():
+    helm = pytest.importorskip(
+        "helm_python", reason="helm-python-sdk is not installed (no helm binary is needed with it)"
+    )
+    keys = {
+        "HONGYUN_FIELD_KEYS": "k1:oOQKXqFPBanFdzmz4QAmgWy5oK+w1bDRtWn7hbtGnNM=",
+        "HONGYUN_BLIND_INDEX_KEY": "go178x62TnHWXdWrxC1UY3JmzZ0/8P+ko2Ks7odlB3k=",
+        "HONGYUN_JWT_SECRET": "x" * 40,
+    }
+    url = "postgresql+asyncpg://hongyun_app:pw@db:5432/hongyun"
+
+    def secret(**urls: str) -> dict[str, Any]:
+        return {"secret": {"create": True, "stringData": {**keys, **urls}}}
+
+    assert "hy-hongyun" in _rendered(helm, secret(HONGYUN_DATABASE_URL=url))["Secret"]
+    # Per-service URLs only: the learning service's is needed as well as the others'.
+    with pytest.raises(helm.HelmRenderError, match="HONGYUN_LEARNING_DATABASE_URL"):
+        _rendered(helm, secret(HONGYUN_MEMBER_DATABASE_URL=url, HONGYUN_GATEWAY_DATABASE_URL=url))
+    _rendered(
+        helm,
+        secret(
+            HONGYUN_MEMBER_DATABASE_URL=url,
+            HONGYUN_GATEWAY_DATABASE_URL=url,
+            HONGYUN_LEARNING_DATABASE_URL=url,
+        ),
+    )
+    # A disabled service needs none.
+    _rendered(
+        helm,
+        merged(
+            secret(HONGYUN_MEMBER_DATABASE_URL=url, HONGYUN_GATEWAY_DATABASE_URL=url),
+            {"services": {"learning": {"enabled": False}}},
+        ),
+    )
