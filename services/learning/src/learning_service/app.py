@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 
 import nats
@@ -20,6 +21,7 @@ from sqlalchemy import text
 from learning_service.config import LearningSettings
 from learning_service.directory_projection import DirectoryProjectionJob
 from learning_service.models import messaging
+from learning_service.upload_cleanup import AbandonedUploadCleanup
 from learning_service.wiring import Job, Parts, wire_all
 
 log = get_logger(__name__)
@@ -92,6 +94,12 @@ async def build_app(
     store = object_store or storage_from_settings()
     wired = wire_all(Parts(db, store, settings, relay.wake))
     jobs = list(wired.jobs) if settings.jobs_enabled else []
+    if settings.jobs_enabled:
+        cleanup = AbandonedUploadCleanup(
+            store, older_than=timedelta(hours=settings.material_abandoned_upload_hours),
+            interval_seconds=3600,
+        )  # fmt: skip
+        jobs.append(cleanup.run)
     if settings.directory_projection_enabled:
         projection = DirectoryProjectionJob(
             db, settings.nats_url, retry_seconds=settings.directory_retry_seconds,

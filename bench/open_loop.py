@@ -1,0 +1,76 @@
+"""Open-loop load: requests sent on a fixed schedule (e.g. 10,000 learners each reporting once per
+30 s), whatever the server's speed — the latency a user sees at a realistic rate, unlike a closed
+loop that slows its clients down when the server slows."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from load import percentiles
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    json: Any = None
+    headers: dict[str, str] | None = None
+
+
+async def run_open_loop(
+    base_url: str,
+    *,
+    clients: int,
+    period_s: float,
+    duration_s: float,
+    call_for: Callable[[int, int], Call],
+    ok: tuple[int, ...] = (200,),
+    max_connections: int = 200,
+) -> dict:
+    """`clients` each send `call_for(client, round)` once per `period_s`, spread evenly over the
+    period, for `duration_s`. Returns offered and achieved rates, p50/p95 latency and errors."""
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    interval = period_s / clients
+    total = int(duration_s / interval)
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+
+        async def one(i: int) -> None:
+            c = call_for(i % clients, i // clients)
+            t = time.perf_counter()
+            try:
+                r = await client.request(c.method, c.path, json=c.json, headers=c.headers)
+                status = str(r.status_code)
+                good = r.status_code in ok
+            except httpx.HTTPError as exc:
+                status, good = type(exc).__name__, False
+            latencies.append((time.perf_counter() - t) * 1000)
+            if not good:
+                errors[status] = errors.get(status, 0) + 1
+
+        started = time.perf_counter()
+        tasks = []
+        for i in range(total):
+            delay = started + i * interval - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - started
+    p50, p95 = percentiles(latencies)
+    return {
+        "requests": total,
+        "offered_per_s": round(clients / period_s, 1),
+        "achieved_per_s": round(total / elapsed, 1),
+        "p50_ms": round(p50, 1),
+        "p95_ms": round(p95, 1),
+        "errors": errors,
+    }
