@@ -32,6 +32,8 @@ class GatewaySettings(ServiceSettings):
     db_app_role: str = "hongyun_app"
     member_grpc_target: str = "127.0.0.1:50051"
     learning_grpc_target: str = "127.0.0.1:50052"
+    # Question bank imports (.xlsx template): upload limit.
+    question_import_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     grpc_deadline_seconds: float = Field(default=5.0, gt=0, le=120)
     # Member imports and exports (docs/adr/0010): upload limit, and the deadline of file calls.
     member_import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)

@@ -22,6 +22,9 @@ class LearningSettings(ServiceSettings):
     material_download_url_seconds: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     # Multipart uploads untouched this long are removed (filesystem store; S3 uses a lifecycle rule).
     material_abandoned_upload_hours: float = Field(default=48.0, gt=0)
+    # Question imports (.xlsx, carried in the gRPC call): size and row limits.
+    question_import_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+    question_import_max_rows: int = Field(default=2000, ge=1)
     # The member service's events (org tree and tenant tree for audiences and sharing).
     directory_projection_enabled: bool = True
     directory_retry_seconds: float = Field(default=5.0, gt=0)
