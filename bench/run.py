@@ -31,9 +31,20 @@ from hongyun_platform.embedded import free_port
 from hongyun_platform.grpc.context import ROLE_SECRETARY, ROLE_TENANT_ADMIN, CallerContext
 
 sys.path.insert(0, str(Path(__file__).parent))
+from downloads import measure_downloads
 from events import measure_relay_drain, raw_jetstream_publish
+from exam_burst import measure_exam_burst
 from generate import MEMBER_COLUMNS, NULL, generate
 from import_search import import_workbook, measure_import, measure_search, search_queries
+from learning import (
+    LEARNERS,
+    Tokens,
+    download_url,
+    learner_headers,
+    material_file,
+    measure_progress,
+    publish_video_course,
+)
 from lifecycle import load_lifecycle, measure_due, measure_evaluation
 from load import percentiles, run_load
 from report import write_report
@@ -48,7 +59,7 @@ def start_platform(data: Path) -> tuple[subprocess.Popen, dict]:
     log = open(data / "run.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "run_platform.py"), "--data-dir", str(data),
-         "--port", "0", "--member-port", "0", "--nats-port", "0"],
+         "--port", "0", "--member-port", "0", "--learning-port", "0", "--nats-port", "0"],
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 180
@@ -164,6 +175,27 @@ async def measure_gateway(info: dict, gen, seconds: float) -> dict:
     }
 
 
+async def measure_learning(info: dict, gen, data: Path, seconds: float) -> dict:
+    """Issue 5: progress at 10,000 learners' rate, material downloads, the exam burst."""
+    tokens = Tokens(data)
+    admin = tokens.bearer("bench-learning-admin", gen.tenant_id, ["tenant_admin"])
+    author = tokens.bearer("bench-author", gen.tenant_id, ["secretary"], gen.root_id)
+    gateway = info["gateway_url"]
+    course = publish_video_course(gateway, author, admin)
+    print(f"  learning course {course}", flush=True)
+    learners = learner_headers(tokens, gen.tenant_id, gen.branch_ids, LEARNERS)
+    progress = await measure_progress(gateway, course["item_id"], learners)
+    print(f"  progress {progress}", flush=True)
+    downloads = await measure_downloads(
+        download_url(gateway, course, learners[0]), material_file(data), course["bytes"], seconds
+    )
+    print(f"  downloads {downloads}", flush=True)
+    burst = await measure_exam_burst(info, gen, tokens, asyncpg_dsn(info["owner_database_url"]))
+    print(f"  exam burst {burst}", flush=True)
+    return {"course": course, "progress_reports": progress, "material_downloads": downloads,
+            "exam_burst": burst}  # fmt: skip
+
+
 async def main_async(args) -> None:
     data = ROOT / ".bench-data" / f"s{args.scale}"
     proc, info = start_platform(data)
@@ -184,6 +216,10 @@ async def main_async(args) -> None:
 
         await create_account(GatewaySettings(), username="bench-admin", password=PASSWORD,
                              roles=["tenant_admin"], tenant=str(gen.tenant_id))  # fmt: skip
+        if args.only == "learning":  # a quick look at one part; writes no report
+            learning = await measure_learning(info, gen, data, args.seconds)
+            print(json.dumps(learning, indent=2, ensure_ascii=False), flush=True)
+            return
         copy_rps = await raw_copy_baseline(owner_dsn, gen.member_csv)
         admin = CallerContext("bench", gen.tenant_id, frozenset({ROLE_TENANT_ADMIN}))
         counts = {
@@ -232,6 +268,7 @@ async def main_async(args) -> None:
         print(f"  relay {relay}", flush=True)
         gateway = await measure_gateway(info, gen, args.seconds)
         print(f"  gateway {gateway}", flush=True)
+        learning = await measure_learning(info, gen, data, args.seconds)
         results = {
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -247,6 +284,7 @@ async def main_async(args) -> None:
             "import_xlsx": imported,
             "event_relay": relay,
             "gateway": gateway,
+            "learning": learning,
         }
         out = ROOT / "bench" / "results"
         out.mkdir(exist_ok=True)
@@ -262,6 +300,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=float(os.environ.get("SCALE", "1.0")))
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of each load phase")
+    parser.add_argument("--only", choices=["learning"], help="run one part only, write no report")
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import contextlib
 
 from seed_demo import seed
+from seed_learning import seed_learning
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -80,7 +81,7 @@ async def run_step(cmd: list[str], env: dict[str, str], what: str) -> None:
     print(f"  ✓ {what} ({time.monotonic() - t:.1f}s)", flush=True)
 
 
-async def wait_grpc_serving(target: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+async def wait_grpc_serving(target: str, proc: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     async with grpc.aio.insecure_channel(target) as ch:
         stub = health_pb2_grpc.HealthStub(ch)
@@ -97,7 +98,7 @@ async def wait_grpc_serving(target: str, proc: subprocess.Popen, timeout: float 
     raise SystemExit(f"{target} not serving after {timeout}s")
 
 
-async def wait_http_ready(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+async def wait_http_ready(url: str, proc: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient() as client:
         while time.monotonic() < deadline:
@@ -215,6 +216,8 @@ async def main_async(args: argparse.Namespace) -> int:
         print("  ✓ demo accounts", flush=True)
         base = f"http://{args.host if args.host != '0.0.0.0' else '127.0.0.1'}:{gateway_port}"
         await wait_http_ready(f"{base}/readyz", gateway)
+        demo_course = await seed_learning(learning_target, ids["tenant_id"], ids["branch_id"])
+        print("  ✓ demo course 学习贯彻党的二十大精神", flush=True)
         info = {
             "gateway_url": base,
             "docs_url": f"{base}/docs",
@@ -226,6 +229,7 @@ async def main_async(args: argparse.Namespace) -> int:
             "tenant_id": ids["tenant_id"],
             "branch_id": ids["branch_id"],
             "root_org_id": ids["root_id"],
+            "demo_course_id": demo_course,
             "accounts": {u: DEMO_PASSWORD for u, _, _ in DEMO_ACCOUNTS},
             "pids": [p.pid for p in procs],
             "startup_seconds": round(time.monotonic() - started, 2),

@@ -43,7 +43,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory):
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     run_json = data / "run.json"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 300
     while not run_json.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
