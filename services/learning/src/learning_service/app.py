@@ -13,6 +13,7 @@ from hongyun_platform.db import Database, UnitOfWork
 from hongyun_platform.grpc.context import current_caller
 from hongyun_platform.grpc.server import GrpcServer, build_server
 from hongyun_platform.logging import get_logger
+from hongyun_platform.messaging.connection import connect_nats
 from hongyun_platform.messaging.relay import OutboxRelay
 from hongyun_platform.storage import ObjectStore, storage_from_settings
 from hongyun_platform.telemetry import instrument_engine
@@ -32,16 +33,6 @@ async def read_only_across_tenants(uow: UnitOfWork) -> None:
     enforces it for the whole transaction)."""
     if current_caller().is_cross_tenant:
         await uow.session.execute(text("SET TRANSACTION READ ONLY"))
-
-
-async def connect_nats(url: str, name: str) -> nats.NATS:
-    async def on_error(exc: Exception) -> None:
-        log.warning("nats error", error=str(exc))
-
-    return await nats.connect(
-        url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-        allow_reconnect=True, error_cb=on_error, connect_timeout=5,
-    )  # fmt: skip
 
 
 @dataclass

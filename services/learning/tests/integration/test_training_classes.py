@@ -574,7 +574,7 @@ async def test_attendance_records_are_append_only(world, learning_app, owner_sql
     for sql in ("UPDATE learning.training_attendance SET status = 'absent'",
                 "DELETE FROM learning.training_attendance"):  # fmt: skip
         # The runtime role lacks UPDATE/DELETE (migrations env.py); the trigger backs it up.
-        with pytest.raises(DBAPIError, match="append-only|permission denied"):
+        with pytest.raises(DBAPIError, match=r"append-only|permission denied"):
             async with learning_app.db.unit_of_work(a) as uow:
                 await uow.session.execute(text(sql))
     assert count(owner_sql, "SELECT count(*) FROM learning.training_attendance") == rows

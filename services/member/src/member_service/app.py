@@ -23,6 +23,7 @@ from hongyun_platform.crypto import FieldCipher, Keyring
 from hongyun_platform.db import Database
 from hongyun_platform.grpc.server import GrpcServer, build_server
 from hongyun_platform.logging import get_logger
+from hongyun_platform.messaging.connection import connect_nats
 from hongyun_platform.messaging.relay import OutboxRelay
 from hongyun_platform.storage import ObjectStore, storage_from_settings
 from hongyun_platform.telemetry import instrument_engine
@@ -64,21 +65,6 @@ def cipher_from_settings(s: MemberSettings) -> FieldCipher:
         s.field_keys, algorithm=s.field_algorithm, active=s.field_key_active or None
     )
     return FieldCipher(keyring, index_key=base64.b64decode(s.blind_index_key))
-
-
-async def _connect_nats(url: str, name: str) -> nats.NATS:
-    async def on_error(exc: Exception) -> None:
-        log.warning("nats error", error=str(exc))
-
-    return await nats.connect(
-        url,
-        name=name,
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
-        allow_reconnect=True,
-        error_cb=on_error,
-        connect_timeout=5,
-    )
 
 
 @dataclass
@@ -127,7 +113,7 @@ async def build_app(
     )
     instrument_engine(db.engine)
     cipher = cipher_from_settings(settings)
-    nc = await _connect_nats(settings.nats_url, "member")
+    nc = await connect_nats(settings.nats_url, "member")
     relay = OutboxRelay(
         db,
         messaging.outbox,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import uuid
 from pathlib import Path
 
 import nats
@@ -49,32 +48,11 @@ async def provision_streams(settings: MemberSettings) -> None:
 
 async def dead_letters(settings: MemberSettings, replay: str | None) -> None:
     """Operator view of parked events; `--replay ID` publishes one again."""
-    from hongyun_platform.db import Database
-    from hongyun_platform.messaging.consumer import replay_dead_letter
-    from sqlalchemy import select
+    from hongyun_platform.messaging.dead_letter_cli import dead_letters as run
 
     from member_service.models import messaging
 
-    db = Database(settings.database_url, pool_size=1)
-    try:
-        if replay:
-            nc = await nats.connect(settings.nats_url, connect_timeout=5)
-            try:
-                await replay_dead_letter(db, messaging, nc.jetstream(), uuid.UUID(replay))
-            finally:
-                await nc.close()
-            print(f"replayed {replay}")
-            return
-        dl = messaging.dead_letters
-        async with db.unit_of_work(None) as uow:
-            rows = (await uow.session.execute(select(dl).order_by(dl.c.created_at))).all()
-        for r in rows:
-            state = f"replayed {r.replayed_at:%Y-%m-%d %H:%M}" if r.replayed_at else "parked"
-            print(
-                f"{r.id}  {r.consumer}  {r.subject}  deliveries={r.deliveries}  {state}  {r.error}"
-            )
-    finally:
-        await db.dispose()
+    await run(settings.database_url, settings.nats_url, messaging, replay)
 
 
 async def reindex_search(settings: MemberSettings, everything: bool) -> None:
