@@ -12,7 +12,6 @@ rerun, a restart or a second replica never submits twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from datetime import datetime
 
 from hongyun_platform.db import Database
 from hongyun_platform.logging import get_logger
+from hongyun_platform.periodic import run_periodically
 
 from learning_service.exam_grading import finalise
 from learning_service.exam_repository import ExamRepository
@@ -47,13 +47,9 @@ class ExamDeadlineJob:
         self.max_batches = max_batches
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("exam deadline job failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval_seconds)
+        await run_periodically(
+            stop, self.interval_seconds, self.run_once, label="exam deadline job"
+        )
 
     async def run_once(self) -> int:
         """Submits every expired attempt found now; returns how many it submitted."""

@@ -7,12 +7,12 @@ a completion is unique per enrolment, so several replicas or a rerun never send 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import date
 
 from hongyun_platform.db import Database
 from hongyun_platform.logging import get_logger
+from hongyun_platform.periodic import run_periodically
 
 from learning_service.domain.training import china_today
 from learning_service.training import Training
@@ -38,13 +38,9 @@ class TrainingAutoClose:
         self.today = today
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("training auto-close run failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval_seconds)
+        await run_periodically(
+            stop, self.interval_seconds, self.run_once, label="training auto-close"
+        )
 
     async def run_once(self, today: date | None = None) -> int:
         """Closes every class due on `today` (default: today in China); returns how many."""

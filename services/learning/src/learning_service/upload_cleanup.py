@@ -5,10 +5,10 @@ job, or a closed browser tab would leave its parts on disk for ever."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
 
 from hongyun_platform.logging import get_logger
+from hongyun_platform.periodic import run_periodically
 from hongyun_platform.storage import FilesystemObjectStore, ObjectStore
 
 log = get_logger(__name__)
@@ -27,10 +27,4 @@ class AbandonedUploadCleanup:
         return removed
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception as exc:  # a full disk must not stop the service
-                log.warning("upload clean-up failed", error=str(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval)
+        await run_periodically(stop, self.interval, self.run_once, label="upload clean-up")

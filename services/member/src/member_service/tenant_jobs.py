@@ -8,7 +8,6 @@ active tenants one transaction each, and let one tenant's failure not stop the o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -16,6 +15,7 @@ from typing import ClassVar, TypeVar
 
 from hongyun_platform.db import Database
 from hongyun_platform.logging import get_logger
+from hongyun_platform.periodic import run_periodically
 
 from member_service.domain.dates import china_today
 from member_service.org_repository import active_tenants_stmt
@@ -44,13 +44,7 @@ class TenantJob:
         self.today = today
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception(f"{self.label} run failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval_seconds)
+        await run_periodically(stop, self.interval_seconds, self.run_once, label=self.label)
 
     async def run_once(self, today: date | None = None) -> object:
         raise NotImplementedError
