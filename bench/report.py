@@ -128,6 +128,8 @@ def write_report(r: dict, path: Path) -> None:
             f"{e['baseline_raw_publish_per_s']:,} | {e['ratio_to_raw_publish']} |",
             "",
         ]
+    if "learning" in r:
+        lines += learning_section(r["learning"])
     lines += [
         f"Baseline in the same run: raw PostgreSQL COPY of the same member rows (already encrypted "
         f"CSV into an unlogged table): {r['baseline_raw_copy_rows_per_s']:,} rows/s.",
@@ -137,3 +139,62 @@ def write_report(r: dict, path: Path) -> None:
     if notes.exists():
         lines += ["## Notes", "", notes.read_text().strip(), ""]
     path.write_text("\n".join(lines))
+
+
+def learning_section(x: dict) -> list[str]:
+    """Issue 5: progress reports, material downloads, the exam submission burst."""
+    p, d, b = x["progress_reports"], x["material_downloads"], x.get("exam_burst")
+    when = (
+        f" (measured {x['when']} on a platform with {x['members']:,} members)"
+        if "when" in x
+        else ""
+    )
+    lines = [
+        f"## Learning{when}",
+        "",
+        "Through the gateway's REST API, open loop: requests are sent on schedule whatever the",
+        "server's speed, and latency counts from when a request was due (time spent waiting for",
+        "a free connection included). The bare FastAPI route gets the same schedule.",
+        "",
+        "| load | offered/s | achieved/s | p50 ms | p95 ms | errors | bare FastAPI p95 ms | "
+        "p95 ratio | rate ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| progress reports: {p['requests']:,} from 10,000 learners, one per learner per 30 s | "
+        f"{p['offered_per_s']} | {p['achieved_per_s']} | {p['p50_ms']} | {p['p95_ms']} | "
+        f"{sum(p['errors'].values())} | {p['bare_fastapi']['p95_ms']} | {p['p95_ratio_to_bare']} | "
+        f"{p['rate_ratio_to_bare']} |",
+    ]
+    if b:
+        lines.append(
+            f"| exam submissions: {b['requests']:,} learners submit within 60 s | "
+            f"{b['offered_per_s']} | {b['achieved_per_s']} | {b['p50_ms']} | {b['p95_ms']} | "
+            f"{sum(b['errors'].values())} | {b['bare_fastapi']['p95_ms']} | {b['p95_ratio_to_bare']} | "
+            f"{round(b['achieved_per_s'] / max(b['bare_fastapi']['achieved_per_s'], 0.1), 3)} |"
+        )
+    lines.append("")
+    if b:
+        c = b["check"]
+        lines += [
+            f"Exam burst, checked in the database afterwards: {c['attempts']:,} attempts, "
+            f"{c['graded']:,} graded ({c['by_learner']:,} submitted by the learner), "
+            f"{c['answers_saved']:,} answers saved and {c['answers_graded']:,} graded — "
+            f"**{b['lost_answers']} lost**; {c['exam_submitted_events']:,} `ExamSubmitted` events. "
+            f"Preparing (start + {b['prepare']['answers_saved']:,} autosaves, 32 at a time) took "
+            f"{b['prepare']['seconds']} s.",
+            "",
+        ]
+    lines += [
+        f"Material downloads ({d['file_mb']} MB video, filesystem store's presigned URL served by "
+        "the gateway, beside the same file from Starlette `StaticFiles` on uvicorn):",
+        "",
+        "| pattern | store MB/s | p95 ms | static server MB/s | p95 ms | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, label in (("whole_file", "whole file, 4 at a time"),
+                       ("range_1mib", "1 MiB range reads (seeking), 16 at a time")):  # fmt: skip
+        s, t = d[key]["filesystem_store"], d[key]["static_server"]
+        lines.append(
+            f"| {label} | {s['mb_per_s']} | {s['p95_ms']} | {t['mb_per_s']} | {t['p95_ms']} | "
+            f"{s['ratio_to_static']} |"
+        )
+    return [*lines, ""]

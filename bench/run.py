@@ -216,9 +216,18 @@ async def main_async(args) -> None:
 
         await create_account(GatewaySettings(), username="bench-admin", password=PASSWORD,
                              roles=["tenant_admin"], tenant=str(gen.tenant_id))  # fmt: skip
-        if args.only == "learning":  # a quick look at one part; writes no report
+        if args.only == "learning":  # one part, merged into the last full run's results
             learning = await measure_learning(info, gen, data, args.seconds)
+            learning.update(
+                when=datetime.now(UTC).isoformat(timespec="seconds"), members=gen.members
+            )
+            out = ROOT / "bench" / "results" / "latest.json"
+            results = json.loads(out.read_text()) if out.exists() else None
             print(json.dumps(learning, indent=2, ensure_ascii=False), flush=True)
+            if results:
+                results["learning"] = learning
+                out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+                write_report(results, ROOT / "docs" / "benchmarks.md")
             return
         copy_rps = await raw_copy_baseline(owner_dsn, gen.member_csv)
         admin = CallerContext("bench", gen.tenant_id, frozenset({ROLE_TENANT_ADMIN}))
@@ -300,7 +309,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=float(os.environ.get("SCALE", "1.0")))
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of each load phase")
-    parser.add_argument("--only", choices=["learning"], help="run one part only, write no report")
+    parser.add_argument("--only", choices=["learning"],
+                        help="run one part and merge it into bench/results/latest.json")  # fmt: skip
     asyncio.run(main_async(parser.parse_args()))
 
 
