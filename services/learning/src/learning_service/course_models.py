@@ -94,6 +94,11 @@ class CourseAudience(Base):
 
 class Chapter(Base):
     __tablename__ = "chapters"
+    # Deferred: reordering swaps positions inside one transaction.
+    __table_args__ = (
+        UniqueConstraint("course_id", "position", name="uq_chapters_course_position",
+                         deferrable=True, initially="DEFERRED"),
+    )  # fmt: skip
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
@@ -107,6 +112,10 @@ class Chapter(Base):
 
 class Item(Base):
     __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("chapter_id", "position", name="uq_items_chapter_position",
+                         deferrable=True, initially="DEFERRED"),
+    )  # fmt: skip
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     Time,
+    UniqueConstraint,
     Uuid,
     func,
 )
@@ -155,6 +156,7 @@ class TrainingCompletion(Base):
     records (nor announces) it twice."""
 
     __tablename__ = "training_completions"
+    __table_args__ = (UniqueConstraint("tenant_id", "certificate_number"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
