@@ -47,7 +47,9 @@ async def prepare_attempts(
 
         async def take(i: int) -> None:
             async with gate:
-                a = _ok(await c.post(f"/api/v1/exams/{exam_id}/attempts", headers=takers[i]))
+                a = _ok(await c.post(f"/api/v1/exams/{exam_id}/attempts", headers=takers[i]))[
+                    "attempt"
+                ]
                 attempts[i] = a["id"]
                 for q in a["questions"]:
                     _ok(await c.put(f"/api/v1/exams/attempts/{a['id']}/answers/{q['position']}",
