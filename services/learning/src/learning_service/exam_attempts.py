@@ -9,7 +9,8 @@ resume, autosave, submit, results.
   nothing. After the deadline or the submission it is refused and nothing is written. The
   attempt row is locked FOR KEY SHARE, so every save either commits before a submission reads
   the answers (and is graded) or finds the attempt submitted — no answer is lost or graded twice.
-- Submit: idempotent; past the deadline it counts as submitted at the deadline.
+- Submit: idempotent; past the deadline it counts as submitted at the deadline. One locked read
+  of the attempt with its exam, one of its answers, one write of the grades and the attempt.
 - Results: at once or after the exam closes (the exam's setting); correct answers and
   explanations only then.
 
@@ -221,15 +222,23 @@ class ExamAttempts:
         return SaveOutcome(position, current.version, False, current.saved_at, remaining)
 
     async def submit(self, uow: UnitOfWork, caller: CallerContext, attempt_id: str) -> ResultView:
-        attempt = await self._mine(uow, caller, attempt_id, lock=True)
+        # Two reads (the attempt locked, with its exam; its answers) and one write: thousands
+        # submit at once.
+        found = await ExamRepository(uow.session).submission(
+            caller.require_tenant(), parse_id(attempt_id, "attempt_id")
+        )
+        if found is None or found.attempt.learner_id != caller.user_id:
+            raise attempt_not_found()
+        attempt = found.attempt
         now = self.clock()
-        states = None
         if attempt.status == "in_progress":
             reason = "learner" if now < attempt.deadline_at else "deadline"
-            graded = await finalise(uow.session, [attempt], reason=reason, now=now)
+            graded = await finalise(uow.session, [attempt], reason=reason, now=now,
+                                    saved={attempt.id: found.answers})  # fmt: skip
             states = graded[attempt.id]
-        exam = await self._exam_of(uow, attempt)
-        return await self._result(uow, attempt, exam, now, states)
+        else:
+            states = {pos: state_of(a) for pos, a in found.answers.items()}
+        return await self._result(uow, attempt, found.exam, now, states)
 
     async def result(self, uow: UnitOfWork, caller: CallerContext, attempt_id: str) -> ResultView:
         attempt = await self._mine(uow, caller, attempt_id)
@@ -282,11 +291,9 @@ class ExamAttempts:
             )
         return [dx.snapshot(spec_of(found[p.question_id]), p.question_id, p.points) for p in picked]
 
-    async def _mine(
-        self, uow: UnitOfWork, caller: CallerContext, attempt_id: str, *, lock: bool = False
-    ) -> ExamAttempt:
+    async def _mine(self, uow: UnitOfWork, caller: CallerContext, attempt_id: str) -> ExamAttempt:
         attempt = await ExamRepository(uow.session).attempt(
-            caller.require_tenant(), parse_id(attempt_id, "attempt_id"), lock=lock
+            caller.require_tenant(), parse_id(attempt_id, "attempt_id")
         )
         if attempt is None or attempt.learner_id != caller.user_id:
             raise attempt_not_found()

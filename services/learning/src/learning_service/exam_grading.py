@@ -1,11 +1,12 @@
 """Submission and grading of exam attempts (issue 5).
 
 `finalise` submits locked, running attempts — the learner's submit, a start or read that finds
-the attempt past its deadline, and the deadline job all go through it: one read of the attempts'
-answers, every question of the frozen paper graded once (unanswered ones score 0), one upsert of
-the graded answers, the attempts updated, `ExamSubmitted` (and `ExamGraded` when nothing waits
-for a grader) written to the outbox. The attempt row lock (FOR UPDATE, taken by the caller) makes
-it happen once: a second submission finds the attempt submitted and changes nothing.
+the attempt past its deadline, and the deadline job all go through it: the attempts' answers
+(read after the lock by the learner's submit, else here), every question of the frozen paper
+graded once (unanswered ones score 0), one statement writing the graded answers and the
+attempts, `ExamSubmitted` (and `ExamGraded` when nothing waits for a grader) written to the
+outbox. The attempt row lock (FOR UPDATE, taken by the caller) makes it happen once: a second
+submission finds the attempt submitted and changes nothing.
 
 Graders (exam_scope) grade each waiting short answer once; the attempt is final (graded, with
 `ExamGraded`) when its last one is. Statistics are per question, never per person.
@@ -19,17 +20,19 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from hongyun_platform.db import UnitOfWork
 from hongyun_platform.errors import AlreadyExists, InvalidArgument, NotFound
 from hongyun_platform.grpc.context import CallerContext
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from learning_service import exam_events
 from learning_service.domain import exams as dx
 from learning_service.domain import questions as q
 from learning_service.exam_models import Exam, ExamAnswer, ExamAttempt
-from learning_service.exam_repository import ExamRepository
+from learning_service.exam_repository import ATTEMPT_RESULT_FIELDS, AnswerRow, ExamRepository
 from learning_service.exam_scope import author_scope
 from learning_service.question_repository import QuestionRepository
 from learning_service.questions import now_utc, parse_id
@@ -49,7 +52,7 @@ class AnswerState:
     finalised: bool = False
 
 
-def state_of(row: ExamAnswer) -> AnswerState:
+def state_of(row: ExamAnswer | AnswerRow) -> AnswerState:
     return AnswerState(
         response=dx.Response.from_json(row.response),
         version=row.version,
@@ -72,16 +75,20 @@ async def finalise(
     *,
     reason: str,
     now: datetime,
+    saved: Mapping[uuid.UUID, Mapping[int, AnswerRow]] | None = None,
 ) -> dict[uuid.UUID, dict[int, AnswerState]]:
     """Submits and grades running attempts the caller has locked (`reason`: learner or
-    deadline); returns their answers as graded."""
+    deadline); returns their answers as graded. `saved`: their answers when the caller read
+    them after taking the lock (else they are read here)."""
     running = [a for a in attempts if a.status == "in_progress"]
     if not running:
         return {}
     repo = ExamRepository(session)
-    saved = await repo.answers_of([a.id for a in running])
+    if saved is None:
+        saved = await repo.answers_of([a.id for a in running])
     out: dict[uuid.UUID, dict[int, AnswerState]] = {}
     rows = []
+    changes: list[dict[str, Any]] = []
     for attempt in running:
         paper = paper_of(attempt)
         mine = saved.get(attempt.id, {})
@@ -116,18 +123,25 @@ async def finalise(
                 finalised=True,
             )
         out[attempt.id] = states
-        attempt.status = "submitted"
-        attempt.submitted_at = now
-        attempt.submitted_by = reason
-        attempt.auto_score = grade.auto_score
-        attempt.score = grade.auto_score
-        attempt.pending_grades = grade.pending
-        if grade.pending == 0:
-            attempt.status = "graded"
-            attempt.passed = dx.passed(grade.auto_score, attempt.pass_score)
-            attempt.graded_at = now
-    await repo.write_results(rows)
-    await session.flush()
+        done = grade.pending == 0
+        changes.append(
+            dict(
+                id=attempt.id,
+                status="graded" if done else "submitted",
+                submitted_at=now,
+                submitted_by=reason,
+                auto_score=grade.auto_score,
+                score=grade.auto_score,
+                pending_grades=grade.pending,
+                passed=dx.passed(grade.auto_score, attempt.pass_score) if done else attempt.passed,
+                graded_at=now if done else attempt.graded_at,
+            )
+        )
+    await repo.write_results(rows, changes)
+    for attempt, change in zip(running, changes, strict=True):
+        # Written above: the objects take the stored state without becoming dirty (no UPDATE).
+        for name in ATTEMPT_RESULT_FIELDS:
+            set_committed_value(attempt, name, change[name])
     for attempt in running:
         await exam_events.exam_submitted(session, attempt)
         if attempt.status == "graded":

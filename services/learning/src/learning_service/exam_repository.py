@@ -2,8 +2,10 @@
 transaction's tenant; these queries filter by tenant, author scope or learner as well.
 
 Hot paths (thousands of learners at once) stay to a few statements each: an autosave is one
-locked read of the attempt and one upsert; a submission is one locked read, one read of the
-attempt's answers, one multi-row upsert of the graded answers and one update of the attempt.
+locked read of the attempt and one upsert; a submission is one locked read of the attempt with
+its exam, one read of its answers, and one statement writing the graded answers and the attempt
+(then the outbox). Those statements are written once as plain SQL and sent to the driver as they are: no
+ORM statement building, compiling or object loading per call.
 """
 
 from __future__ import annotations
@@ -62,21 +64,54 @@ _SAVE_ANSWER = text(
     "version = EXCLUDED.version, saved_at = EXCLUDED.saved_at "
     "WHERE a.version < EXCLUDED.version RETURNING version, saved_at"
 )
-_WRITE_RESULTS = text(
-    "INSERT INTO learning.exam_answers AS a (attempt_id, position, tenant_id, exam_id, "
-    "question_id, kind, finalised, points, score, correct, selected, needs_grading) "
+_ATTEMPT_COLUMNS = tuple(c.name for c in ExamAttempt.__table__.c)
+_EXAM_COLUMNS = tuple(c.name for c in Exam.__table__.c)
+_ANSWER_FIELDS = (
+    "position", "response", "version", "saved_at", "score", "correct", "needs_grading",
+    "grade_comment", "finalised",
+)  # fmt: skip
+# Every column of the locked attempt and of its exam (only read, not locked).
+_SUBMISSION = (
+    "SELECT "  # noqa: S608 - built from the tables' own column names only
+    + ", ".join(f"a.{c}" for c in _ATTEMPT_COLUMNS)
+    + ", "
+    + ", ".join(f"e.{c} AS e_{c}" for c in _EXAM_COLUMNS)
+    + " FROM learning.exam_attempts a JOIN learning.exams e ON e.id = a.exam_id "
+    "WHERE a.id = $1 AND a.tenant_id = $2 FOR UPDATE OF a"
+)
+_ANSWERS_OF = (
+    "SELECT attempt_id, "  # noqa: S608 - built from the table's own column names only
+    + ", ".join(_ANSWER_FIELDS)
+    + " FROM learning.exam_answers WHERE attempt_id = ANY($1::uuid[])"
+)
+# The graded answers (the saved response and version stay as they are) and the submitted
+# attempts, in one statement; the columns come as arrays.
+_WRITE_RESULTS = (
+    "WITH graded AS (INSERT INTO learning.exam_answers AS a (attempt_id, position, tenant_id, "
+    "exam_id, question_id, kind, finalised, points, score, correct, selected, needs_grading) "
     "SELECT r.attempt_id, r.position, r.tenant_id, r.exam_id, r.question_id, r.kind, true, "
     "r.points, r.score, r.correct, CAST(r.selected AS smallint[]), r.needs_grading "
-    "FROM unnest(CAST(:attempt_ids AS uuid[]), CAST(:positions AS smallint[]), "
-    "CAST(:tenant_ids AS uuid[]), CAST(:exam_ids AS uuid[]), CAST(:question_ids AS uuid[]), "
-    "CAST(:kinds AS text[]), CAST(:points AS smallint[]), CAST(:scores AS integer[]), "
-    "CAST(:corrects AS boolean[]), CAST(:selected AS text[]), CAST(:needs AS boolean[])) "
+    "FROM unnest($1::uuid[], $2::smallint[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], "
+    "$7::smallint[], $8::integer[], $9::boolean[], $10::text[], $11::boolean[]) "
     "AS r(attempt_id, position, tenant_id, exam_id, question_id, kind, points, score, correct, "
     "selected, needs_grading) "
     "ON CONFLICT (attempt_id, position) DO UPDATE SET finalised = true, "
     "points = EXCLUDED.points, score = EXCLUDED.score, correct = EXCLUDED.correct, "
-    "selected = EXCLUDED.selected, needs_grading = EXCLUDED.needs_grading"
+    "selected = EXCLUDED.selected, needs_grading = EXCLUDED.needs_grading RETURNING 1), "
+    "submitted AS (UPDATE learning.exam_attempts AS t SET status = u.status, "
+    "submitted_at = u.submitted_at, submitted_by = u.submitted_by, auto_score = u.auto_score, "
+    "score = u.score, pending_grades = u.pending_grades, passed = u.passed, "
+    "graded_at = u.graded_at "
+    "FROM unnest($12::uuid[], $13::text[], $14::timestamptz[], $15::text[], $16::integer[], "
+    "$17::integer[], $18::integer[], $19::boolean[], $20::timestamptz[]) "
+    "AS u(id, status, submitted_at, submitted_by, auto_score, score, pending_grades, passed, "
+    "graded_at) WHERE t.id = u.id RETURNING 1) "
+    "SELECT (SELECT count(*) FROM graded), (SELECT count(*) FROM submitted)"
 )
+ATTEMPT_RESULT_FIELDS = (
+    "status", "submitted_at", "submitted_by", "auto_score", "score", "pending_grades", "passed",
+    "graded_at",
+)  # fmt: skip
 
 
 def exam_audience_matches(learner: Learner) -> ColumnElement[bool]:
@@ -125,6 +160,31 @@ class SaveTarget:
 
 
 @dataclass(frozen=True)
+class AnswerRow:
+    """A stored answer: the ExamAnswer columns of the same names, read without the ORM."""
+
+    position: int
+    response: dict[str, Any] | None
+    version: int
+    saved_at: datetime | None
+    score: int | None
+    correct: bool | None
+    needs_grading: bool
+    grade_comment: str
+    finalised: bool
+
+
+@dataclass(frozen=True)
+class Submission:
+    """An attempt locked for submission, with its exam and answers. The attempt and the exam
+    are transient objects built from the row (not in the session: nothing is flushed)."""
+
+    attempt: ExamAttempt
+    exam: Exam
+    answers: dict[int, AnswerRow]
+
+
+@dataclass(frozen=True)
 class QuestionAggregate:
     question_id: uuid.UUID
     kind: str
@@ -146,6 +206,7 @@ class AttemptAggregate:
 class ExamRepository:
     def __init__(self, session: AsyncSession):
         self.session = session
+        self._raw: Any = None
 
     # ---- exams (authors) ----
 
@@ -359,39 +420,68 @@ class ExamRepository:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def _driver(self) -> Any:
+        """The transaction's own asyncpg connection, for the prebuilt SQL of the hot paths (one
+        repository serves one transaction)."""
+        if self._raw is None:
+            conn = await self.session.connection()
+            driver = (await conn.get_raw_connection()).driver_connection
+            if not driver.is_in_transaction():  # the unit of work's first statement begins it
+                await conn.execute(text("SELECT 1"))
+            self._raw = driver
+        return self._raw
+
+    async def submission(self, tenant_id: uuid.UUID, attempt_id: uuid.UUID) -> Submission | None:
+        """The attempt locked FOR UPDATE (its exam is only read), then its answers. Two
+        statements on purpose: the answers are read after the lock is held, so an autosave that
+        committed while this waited for the lock is seen (one statement would read them as they
+        were before the wait)."""
+        driver = await self._driver()
+        r = await driver.fetchrow(_SUBMISSION, attempt_id, tenant_id)
+        if r is None:
+            return None
+        attempt = ExamAttempt(**{c: r[c] for c in _ATTEMPT_COLUMNS})
+        exam = Exam(**{c: r["e_" + c] for c in _EXAM_COLUMNS})
+        answers = {
+            a["position"]: AnswerRow(*(a[f] for f in _ANSWER_FIELDS))
+            for a in await driver.fetch(_ANSWERS_OF, [attempt.id])
+        }
+        return Submission(attempt, exam, answers)
+
     async def answers_of(
         self, attempt_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, dict[int, ExamAnswer]]:
+    ) -> dict[uuid.UUID, dict[int, AnswerRow]]:
         """Every answer row of the attempts, in one query."""
-        out: dict[uuid.UUID, dict[int, ExamAnswer]] = defaultdict(dict)
+        out: dict[uuid.UUID, dict[int, AnswerRow]] = defaultdict(dict)
         if attempt_ids:
-            rows = await self.session.execute(
-                select(ExamAnswer).where(ExamAnswer.attempt_id.in_(list(attempt_ids)))
-            )
-            for a in rows.scalars():
-                out[a.attempt_id][a.position] = a
+            rows = await (await self._driver()).fetch(_ANSWERS_OF, list(attempt_ids))
+            for r in rows:
+                out[r["attempt_id"]][r["position"]] = AnswerRow(*(r[f] for f in _ANSWER_FIELDS))
         return out
 
-    async def write_results(self, rows: Sequence[dict[str, Any]]) -> None:
-        """The graded answers of submitted attempts: one upsert of every row, the columns as
-        arrays (the saved response and version stay as they are)."""
-        if not rows:
+    async def write_results(
+        self, rows: Sequence[dict[str, Any]], attempts: Sequence[dict[str, Any]]
+    ) -> None:
+        """The graded answers of submitted attempts (one upsert of every row; the saved response
+        and version stay as they are) and the attempts' new state (`id` and
+        ATTEMPT_RESULT_FIELDS), in one statement."""
+        if not rows and not attempts:
             return
-        await self.session.execute(
+        await (await self._driver()).fetchrow(
             _WRITE_RESULTS,
-            {
-                "attempt_ids": [r["attempt_id"] for r in rows],
-                "positions": [r["position"] for r in rows],
-                "tenant_ids": [r["tenant_id"] for r in rows],
-                "exam_ids": [r["exam_id"] for r in rows],
-                "question_ids": [r["question_id"] for r in rows],
-                "kinds": [r["kind"] for r in rows],
-                "points": [r["points"] for r in rows],
-                "scores": [r["score"] for r in rows],
-                "corrects": [r["correct"] for r in rows],
-                "selected": ["{" + ",".join(map(str, r["selected"])) + "}" for r in rows],
-                "needs": [r["needs_grading"] for r in rows],
-            },
+            [r["attempt_id"] for r in rows],
+            [r["position"] for r in rows],
+            [r["tenant_id"] for r in rows],
+            [r["exam_id"] for r in rows],
+            [r["question_id"] for r in rows],
+            [r["kind"] for r in rows],
+            [r["points"] for r in rows],
+            [r["score"] for r in rows],
+            [r["correct"] for r in rows],
+            ["{" + ",".join(map(str, r["selected"])) + "}" for r in rows],
+            [r["needs_grading"] for r in rows],
+            [a["id"] for a in attempts],
+            *([a[f] for a in attempts] for f in ATTEMPT_RESULT_FIELDS),
         )
 
     # ---- the deadline job ----

@@ -3,7 +3,10 @@ restarting an item, the learner's own views, the secretaries' views of their sub
 tenant's settings and the optional points.
 
 A learner reaches only items of courses they may open (course_access); anything else is
-NOT_FOUND and nothing is written. Secretaries see learners whose organisation lies in their
+NOT_FOUND and nothing is written. A player report (every learner, every 30 s) is two prebuilt
+statements: one read of the learner's place in the trees, the item, the audience rule, the
+settings and the progress row, and one guarded upsert. Nothing is cached per process, so an
+audience change or an organisation move counts from the next report on. Secretaries see learners whose organisation lies in their
 subtree (the path stored on each row), tenant admins the whole tenant. Points are computed only
 when the tenant turned them on, for un-flagged completions and first-try checkpoint answers, and
 are shown to the learner and inside their own branch — never ranked.
@@ -15,10 +18,8 @@ No transport imports; raises DomainError; never commits.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -355,73 +356,27 @@ def _within(caller: CallerContext) -> uuid.UUID | None:
     return caller.scope_org_id
 
 
-class TtlCache:
-    """A small per-process cache, least recently used out first; an entry lives at most
-    `ttl_seconds`, so a change elsewhere (an audience, an organisation move) is seen that late."""
-
-    def __init__(self, ttl_seconds: float, size: int, monotonic: Callable[[], float]):
-        self.ttl, self.size, self.monotonic = ttl_seconds, size, monotonic
-        self._data: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
-
-    def get(self, key: Hashable) -> Any | None:
-        hit = self._data.get(key)
-        if hit is None:
-            return None
-        if hit[0] < self.monotonic():
-            del self._data[key]
-            return None
-        self._data.move_to_end(key)
-        return hit[1]
-
-    def put(self, key: Hashable, value: Any) -> None:
-        self._data[key] = (self.monotonic() + self.ttl, value)
-        self._data.move_to_end(key)
-        while len(self._data) > self.size:
-            self._data.popitem(last=False)
-
-
 class Progress:
-    """`cache_seconds`: how long a learner's place in the trees and a granted course access are
-    reused by this process for player reports (0 = always ask the database)."""
+    """Nothing is cached per process: each report reads the learner's place in the trees and
+    the course's audiences in its one context statement, so an audience removal, a new grant or
+    an organisation move counts from the next report on."""
 
-    def __init__(
-        self,
-        *,
-        clock: Callable[[], datetime] = utc_now,
-        cache_seconds: float = 30.0,
-        cache_size: int = 50_000,
-        monotonic: Callable[[], float] = time.monotonic,
-    ):
+    def __init__(self, *, clock: Callable[[], datetime] = utc_now):
         self.clock = clock
-        self._learners = TtlCache(cache_seconds, cache_size, monotonic)
-        self._access = TtlCache(cache_seconds, cache_size, monotonic)
-
-    async def _learner(self, repo: ProgressRepository, caller: CallerContext) -> Learner:
-        key = (caller.tenant_id, caller.user_id, caller.scope_org_id, caller.roles)
-        learner = self._learners.get(key)
-        if learner is None:
-            learner = await repo.load_learner(caller)
-            self._learners.put(key, learner)
-        return learner  # type: ignore[no-any-return]
 
     async def _context(
         self,
         repo: ProgressRepository,
-        learner: Learner,
+        caller: CallerContext,
         item_id: uuid.UUID,
         session_id: uuid.UUID | None,
-    ) -> ReportContext:
-        """The item's context, if the learner may open its course (else 404, nothing written).
-        Only granted access is cached: a newly granted course is open at once."""
-        ctx = await repo.report_context(learner, item_id, session_id)
-        if ctx is None:
+    ) -> tuple[Learner, ReportContext]:
+        """The learner and the item's context, if they may open its course (else 404, nothing
+        written)."""
+        found = await repo.report_context(caller, item_id, session_id)
+        if found is None:
             raise _item_not_found()
-        key = (learner, ctx.course_id)
-        if self._access.get(key) is None:
-            if not await repo.may_open(learner, ctx.course_id):
-                raise _item_not_found()
-            self._access.put(key, True)
-        return ctx
+        return found
 
     # ---- reports ----
 
@@ -446,9 +401,8 @@ class Progress:
                 field="playback_rate",
             )
         repo = ProgressRepository(uow.session)
-        learner = await self._learner(repo, caller)
         for _ in range(SAVE_ATTEMPTS):
-            ctx = await self._context(repo, learner, iid, sid)
+            learner, ctx = await self._context(repo, caller, iid, sid)
             d.validate_position(ctx.item, position)
             now = self.clock()
             rules = ctx.settings.rules
@@ -600,8 +554,7 @@ class Progress:
         iid = _uuid(item_id, "item_id")
         cid = _uuid(checkpoint_id, "checkpoint_id")
         repo = ProgressRepository(uow.session)
-        learner = await self._learner(repo, caller)
-        ctx = await self._context(repo, learner, iid, None)
+        learner, ctx = await self._context(repo, caller, iid, None)
         cp = await repo.checkpoint(learner, iid, cid)
         if cp is None:
             raise NotFound("检查点不存在 (checkpoint not found)", code="checkpoint_not_found")
@@ -638,7 +591,7 @@ class Progress:
                     repo, learner, ctx, values, _After(completion=completion), now
                 )
                 break
-            ctx = await self._context(repo, learner, iid, None)
+            learner, ctx = await self._context(repo, caller, iid, None)
             newly = False  # the re-read counts this answer already
         else:
             raise Conflict("学习进度正在更新，请重试 (progress changed meanwhile; retry)",
@@ -662,9 +615,8 @@ class Progress:
         _require_writer(caller)
         iid = _uuid(item_id, "item_id")
         repo = ProgressRepository(uow.session)
-        learner = await self._learner(repo, caller)
         for _ in range(SAVE_ATTEMPTS):
-            ctx = await self._context(repo, learner, iid, None)
+            learner, ctx = await self._context(repo, caller, iid, None)
             if ctx.row is None:
                 return _view(iid, ctx.course_id, ctx.item, None, ctx.settings.rules,
                              ctx.checkpoints_correct)  # fmt: skip

@@ -1,9 +1,10 @@
 """Queries of learning progress: the only place that builds them. Row-level security scopes every
 statement to the caller's tenant; queries also name the tenant (defence in depth).
 
-The hot path (one player report) is: the learner (one statement), the report context (one
-statement: item, course, access rule, checkpoint counts, the learner's other live sessions, the
-settings and the current progress row), and one upsert guarded by the row's revision.
+The hot path (one player report) is two statements, written once as plain SQL and sent to the
+driver as they are: the report context (the learner's place in the trees, the item, its course
+and the audience rule, checkpoint counts, the learner's other live sessions, the settings and the
+current progress row) and one upsert guarded by the row's revision.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from hongyun_platform.ids import new_id
 from sqlalchemy import (
     and_,
     any_,
-    bindparam,
     false,
     func,
     literal,
@@ -34,13 +34,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from learning_service.course_access import visible_condition
-from learning_service.course_models import Chapter, Checkpoint, Course, Item, MaterialVersion
+from learning_service.course_models import Chapter, Checkpoint, Course, Item
 from learning_service.domain import progress as d
 from learning_service.learner import Learner
-from learning_service.models import OrgPath, TenantAncestry
+from learning_service.models import SCHEMA, OrgPath, TenantAncestry
 from learning_service.progress_models import (
     SETTING_FIELDS,
     CheckpointAnswer,
@@ -137,8 +136,8 @@ def _settings_columns() -> list[Any]:
     return cols
 
 
-def _settings_from(row: Any) -> Settings:
-    m = row._mapping
+def _settings_from(m: Any) -> Settings:
+    """From a row mapping with the `_settings_sql` / `_settings_columns` labels."""
     v = {name: m[f"s_{name}"] for name in SETTING_FIELDS}
     rules = d.ProgressRules(
         end_tolerance_percent=float(v["end_tolerance_percent"]),
@@ -168,83 +167,91 @@ _KEYS = ("tenant_id", "learner_id", "item_id")
 
 
 @functools.cache
-def _upsert_statement() -> Any:
+def _upsert_sql() -> str:
     cols = ", ".join(_UPSERT_COLUMNS)
-    values = ", ".join(f":{c}" for c in _UPSERT_COLUMNS)
+    values = ", ".join(f"${n}" for n in range(1, len(_UPSERT_COLUMNS) + 1))
     updates = ", ".join(
         f"{c} = EXCLUDED.{c}" for c in _UPSERT_COLUMNS if c not in _KEYS and c != "started_at"
     )
+    prior = len(_UPSERT_COLUMNS) + 1
     # Built from the table's own column names only.
-    return text(
+    return (
         f"INSERT INTO {P.fullname} ({cols}, revision) VALUES ({values}, 1) "  # noqa: S608
         f"ON CONFLICT ({', '.join(_KEYS)}) DO UPDATE SET {updates}, "
-        f"revision = {P.name}.revision + 1 WHERE {P.name}.revision = :prior_revision "
+        f"revision = {P.name}.revision + 1 WHERE {P.name}.revision = ${prior} "
         f"RETURNING revision"
     )
 
 
+def _settings_sql(overrides: str, defaults: str) -> str:
+    cols = []
+    for name in SETTING_FIELDS:
+        cols.append(f"coalesce({overrides}.{name}, {defaults}.{name}) AS s_{name}")
+        cols.append(f"({overrides}.{name} IS NOT NULL) AS o_{name}")
+    cols.append(f"{defaults}.citation AS s_citation")
+    return ", ".join(cols)
+
+
 @functools.cache
-def _report_context_statement() -> Any:
-    t, lid = bindparam("t"), bindparam("lid")
-    cp_total = (
-        select(func.count())
-        .select_from(Checkpoint)
-        .where(Checkpoint.item_id == Item.id)
-        .scalar_subquery()
-    )
-    cp_correct = (
-        select(func.count())
-        .select_from(CheckpointAnswer)
-        .join(Checkpoint, Checkpoint.id == CheckpointAnswer.checkpoint_id)
-        .where(
-            CheckpointAnswer.tenant_id == t,
-            CheckpointAnswer.learner_id == lid,
-            CheckpointAnswer.item_id == Item.id,
-            CheckpointAnswer.correct,
-        )
-        .scalar_subquery()
-    )
-    other = aliased(ItemProgress)
-    other_advanced = (
-        select(func.max(other.last_advanced_at))
-        .where(
-            other.tenant_id == t,
-            other.learner_id == lid,
-            other.item_id != Item.id,
-            other.kind.in_(_MEDIA),
-            or_(other.session_id.is_(None), other.session_id != bindparam("sid")),
-        )
-        .scalar_subquery()
-    )
-    return (
-        select(
-            Item.id.label("item_id"),
-            Item.kind,
-            Item.length,
-            Item.course_id,
-            Course.title.label("course_title"),
-            Course.version.label("course_version"),
-            Course.class_hours_hundredths,
-            func.coalesce(MaterialVersion.version, 0).label("material_version"),
-            cp_total.label("cp_total"),
-            cp_correct.label("cp_correct"),
-            other_advanced.label("other_advanced"),
-            *_settings_columns(),
-            *[c.label(_P_PREFIX + c.name) for c in P.c],
-        )
-        .select_from(Item)
-        .join(Course, Course.id == Item.course_id)
-        .outerjoin(MaterialVersion, MaterialVersion.id == Item.current_material_id)
-        .join(ProgressRuleDefaults, ProgressRuleDefaults.id == 1)
-        .outerjoin(ProgressSettingsRow, ProgressSettingsRow.tenant_id == t)
-        .outerjoin(P, and_(P.c.tenant_id == t, P.c.learner_id == lid, P.c.item_id == Item.id))
-        .where(Item.id == bindparam("item"), Course.status == "published")
-    )
+def _report_context_sql() -> str:
+    """$1 tenant, $2 learner, $3 item, $4 playback session (or NULL), $5 the learner's
+    organisation (or NULL), $6 the learner's roles.
+
+    One statement: the learner's place in the trees (as learner.load_learner), the item and its
+    course if the learner may open it (as course_access.visible_condition; an integration test
+    holds the two to the same answers), checkpoint counts, the learner's other live sessions,
+    the tenant's settings and the progress row. No row: the item does not exist for this
+    learner."""
+    s = SCHEMA
+    media = ", ".join(f"'{k}'" for k in _MEDIA)
+    progress_cols = ", ".join(f"p.{c.name} AS {_P_PREFIX}{c.name}" for c in P.c)
+    # Built from constants and the tables' own column names only.
+    return f"""
+WITH me AS (
+  SELECT CASE WHEN $5::uuid IS NULL THEN '{{}}'::uuid[]
+              ELSE coalesce(nullif((SELECT o.path FROM {s}.org_paths o
+                                    WHERE o.org_id = $5::uuid AND o.tenant_id = $1::uuid),
+                                   '{{}}'::uuid[]),
+                            ARRAY[$5::uuid]) END AS org_path,
+         coalesce((SELECT a.ancestors FROM {s}.tenant_ancestry a WHERE a.tenant_id = $1::uuid),
+                  '{{}}'::uuid[]) AS ancestors
+)
+SELECT me.org_path AS me_org_path, me.ancestors AS me_ancestors,
+  i.id AS item_id, i.kind, i.length, i.course_id, c.title AS course_title,
+  c.version AS course_version, c.class_hours_hundredths,
+  coalesce(mv.version, 0) AS material_version,
+  (SELECT count(*) FROM {s}.checkpoints k WHERE k.item_id = i.id) AS cp_total,
+  (SELECT count(*) FROM {s}.checkpoint_answers ca JOIN {s}.checkpoints k ON k.id = ca.checkpoint_id
+    WHERE ca.tenant_id = $1::uuid AND ca.learner_id = $2::text AND ca.item_id = i.id
+      AND ca.correct) AS cp_correct,
+  (SELECT max(o.last_advanced_at) FROM {s}.item_progress o
+    WHERE o.tenant_id = $1::uuid AND o.learner_id = $2::text AND o.item_id <> i.id
+      AND o.kind IN ({media}) AND (o.session_id IS NULL OR o.session_id <> $4::uuid)
+  ) AS other_advanced,
+  {_settings_sql("st", "df")},
+  {progress_cols}
+FROM me
+CROSS JOIN {s}.items i
+JOIN {s}.courses c ON c.id = i.course_id
+LEFT JOIN {s}.material_versions mv ON mv.id = i.current_material_id
+JOIN {s}.progress_rule_defaults df ON df.id = 1
+LEFT JOIN {s}.progress_settings st ON st.tenant_id = $1::uuid
+LEFT JOIN {P.fullname} p ON p.tenant_id = $1::uuid AND p.learner_id = $2::text AND p.item_id = i.id
+WHERE i.id = $3::uuid AND c.status = 'published'
+  AND ((c.tenant_id = $1::uuid AND EXISTS (
+          SELECT 1 FROM {s}.course_audiences au WHERE au.course_id = c.id AND (
+            au.kind = 'tenant'
+            OR (au.kind = 'org_subtree' AND au.org_id = ANY(me.org_path))
+            OR (au.kind = 'role' AND au.role = ANY($6::text[]))
+            OR (au.kind = 'learner' AND au.learner_id = $2::text))))
+       OR (c.tenant_id = ANY(me.ancestors) AND c.shared_down <> 'none'))
+"""  # noqa: S608
 
 
 class ProgressRepository:
     def __init__(self, session: AsyncSession):
         self.session = session
+        self._raw: Any = None
 
     # ---- who is learning ----
 
@@ -285,7 +292,7 @@ class ProgressRepository:
             .outerjoin(ProgressSettingsRow, ProgressSettingsRow.tenant_id == tenant_id)
             .where(ProgressRuleDefaults.id == 1)
         )
-        return _settings_from((await self.session.execute(stmt)).one())
+        return _settings_from((await self.session.execute(stmt)).one()._mapping)
 
     async def save_overrides(
         self, tenant_id: uuid.UUID, values: dict[str, Any], updated_by: str, at: datetime
@@ -303,48 +310,64 @@ class ProgressRepository:
 
     # ---- the report path ----
 
+    async def _driver(self) -> Any:
+        """The transaction's own asyncpg connection, for the report path's prebuilt SQL (one
+        repository serves one transaction)."""
+        if self._raw is None:
+            conn = await self.session.connection()
+            driver = (await conn.get_raw_connection()).driver_connection
+            if not driver.is_in_transaction():  # the unit of work's first statement begins it
+                await conn.execute(text("SELECT 1"))
+            self._raw = driver
+        return self._raw
+
     async def report_context(
-        self, learner: Learner, item_id: uuid.UUID, session_id: uuid.UUID | None
-    ) -> ReportContext | None:
-        """The item (row-level security: only the learner's tenant and shared-down courses),
-        its course, checkpoint counts, the learner's other live sessions, the settings and the
-        progress row, in one statement built once. Whether the learner may open the course is
-        `may_open` (the caller caches it)."""
-        stmt = _report_context_statement()
-        params = {"t": learner.tenant_id, "lid": learner.learner_id, "item": item_id,
-                  "sid": session_id}  # fmt: skip
-        r = (await self.session.execute(stmt, params)).one_or_none()
+        self, caller: CallerContext, item_id: uuid.UUID, session_id: uuid.UUID | None
+    ) -> tuple[Learner, ReportContext] | None:
+        """The learner and the item's context, if the learner may open its course; None when the
+        item does not exist for them (row-level security: only the learner's tenant and
+        shared-down courses; then the audience rule). One prebuilt statement."""
+        tenant_id = caller.require_tenant()
+        r = await (await self._driver()).fetchrow(
+            _report_context_sql(), tenant_id, caller.user_id, item_id, session_id,
+            caller.scope_org_id, sorted(caller.roles),
+        )  # fmt: skip
         if r is None:
             return None
-        m = r._mapping
+        learner = Learner(
+            tenant_id=tenant_id,
+            learner_id=caller.user_id,
+            roles=caller.roles,
+            org_id=caller.scope_org_id,
+            org_path=tuple(r["me_org_path"]),
+            tenant_ancestors=tuple(r["me_ancestors"]),
+        )
         row = None
-        if m[_P_PREFIX + "item_id"] is not None:
-            row = {c.name: m[_P_PREFIX + c.name] for c in P.c}
-        return ReportContext(
-            item_id=r.item_id,
-            course_id=r.course_id,
-            course_title=r.course_title,
-            course_version=r.course_version,
-            class_hours_hundredths=r.class_hours_hundredths,
-            material_version=r.material_version,
-            item=d.ItemFacts(r.kind, r.length, r.cp_total),
-            checkpoints_correct=r.cp_correct,
-            other_session_advanced_at=r.other_advanced,
+        if r[_P_PREFIX + "item_id"] is not None:
+            row = {c.name: r[_P_PREFIX + c.name] for c in P.c}
+        ctx = ReportContext(
+            item_id=r["item_id"],
+            course_id=r["course_id"],
+            course_title=r["course_title"],
+            course_version=r["course_version"],
+            class_hours_hundredths=r["class_hours_hundredths"],
+            material_version=r["material_version"],
+            item=d.ItemFacts(r["kind"], r["length"], r["cp_total"]),
+            checkpoints_correct=r["cp_correct"],
+            other_session_advanced_at=r["other_advanced"],
             settings=_settings_from(r),
             row=row,
         )
-
-    async def may_open(self, learner: Learner, course_id: uuid.UUID) -> bool:
-        stmt = select(Course.id).where(Course.id == course_id, visible_condition(learner))
-        return (await self.session.execute(stmt)).first() is not None
+        return learner, ctx
 
     async def save_progress(self, values: dict[str, Any], prior_revision: int | None) -> bool:
         """Insert or update the row; False when another report changed it first (re-read).
         One prebuilt statement: the report path must not compile SQL per call."""
-        params = {c: values[c] for c in _UPSERT_COLUMNS}
-        params["prior_revision"] = prior_revision if prior_revision is not None else 0
-        result = await self.session.execute(_upsert_statement(), params)
-        return result.scalar_one_or_none() is not None
+        prior = prior_revision if prior_revision is not None else 0
+        revision = await (await self._driver()).fetchval(
+            _upsert_sql(), *[values[c] for c in _UPSERT_COLUMNS], prior
+        )
+        return revision is not None
 
     async def add_flags(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:

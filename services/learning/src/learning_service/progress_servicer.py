@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from hongyun.learning.v1 import learning_progress_pb2 as pb
 from hongyun.learning.v1 import learning_progress_pb2_grpc
 from hongyun_platform.db import Database
@@ -31,9 +30,7 @@ FLAG_KIND = {
 
 def _ts(msg: Any, name: str, value: datetime | None) -> None:
     if value is not None:
-        ts = Timestamp()
-        ts.FromDatetime(value.astimezone(UTC))
-        getattr(msg, name).CopyFrom(ts)
+        getattr(msg, name).FromDatetime(value.astimezone(UTC))
 
 
 def _s(value: Any) -> str:

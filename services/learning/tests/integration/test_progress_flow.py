@@ -384,6 +384,104 @@ async def test_another_tenants_item_and_a_course_for_another_branch_are_not_foun
     assert err.code() == grpc.StatusCode.NOT_FOUND
 
 
+async def test_audience_changes_and_org_moves_count_from_the_next_report(stub, owner_sql):
+    """Nothing is cached per process: each report checks the audience and the learner's place
+    in the organisation tree as they are now."""
+    br3, course, item = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    owner_sql(f"INSERT INTO learning.org_paths (tenant_id, org_id, path) VALUES "
+              f"('{A}', '{br3}', ARRAY['{ROOT}','{br3}']::uuid[]);")  # fmt: skip
+    owner_sql(_course_sql(A, course, uuid.uuid4(), [(item, "video", 600, True)],
+                          ("kind, org_id", f"'org_subtree', '{br3}'")))  # fmt: skip
+    me, session = who("learner-9", A, br3), uuid.uuid4()
+    ok = await call(stub.ReportProgress, report(item, 0, session), me)
+    assert ok.progress.started
+
+    def stored() -> str:
+        return owner_sql(
+            f"SELECT revision, org_path FROM learning.item_progress "
+            f"WHERE learner_id = '{me.user_id}' AND item_id = '{item}'"
+        ).strip()
+
+    before = stored()
+    # The course is given to branch 2 instead: the very next report is refused, nothing written.
+    owner_sql(f"UPDATE learning.course_audiences SET org_id = '{BR2}' WHERE course_id = '{course}'")
+    err = await fails(stub.ReportProgress, report(item, 10, session), me)
+    assert err.code() == grpc.StatusCode.NOT_FOUND and code_of(err) == "item_not_found"
+    assert stored() == before
+    # The learner's branch moves under branch 2: the course is open to them again at once, and
+    # the row records where they sit now.
+    owner_sql(f"UPDATE learning.org_paths SET path = ARRAY['{ROOT}','{BR2}','{br3}']::uuid[] "
+              f"WHERE org_id = '{br3}'")  # fmt: skip
+    again = await call(stub.ReportProgress, report(item, 0, session), me)
+    assert again.progress.started
+    assert stored() == f"2|{{{ROOT},{BR2},{br3}}}"
+
+
+async def test_report_access_follows_the_course_access_rule(stub, learning_app, owner_sql):
+    """The report path decides access inside its own prebuilt statement: it opens exactly the
+    items whose course course_access.course_for_learner opens — every audience kind, drafts, and
+    courses of the parent tenant shared down or not."""
+    from learning_service.course_access import course_for_learner
+    from learning_service.learner import load_learner
+
+    parent, child = uuid.uuid4(), uuid.uuid4()
+    root, br, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    owner_sql(
+        f"INSERT INTO learning.org_paths (tenant_id, org_id, path) VALUES "
+        f"('{child}', '{root}', ARRAY['{root}']::uuid[]), "
+        f"('{child}', '{br}', ARRAY['{root}','{br}']::uuid[]), "
+        f"('{child}', '{other}', ARRAY['{root}','{other}']::uuid[]); "
+        f"INSERT INTO learning.tenant_ancestry (tenant_id, ancestors) VALUES "
+        f"('{child}', ARRAY['{parent}']::uuid[]);"
+    )
+    audiences = {
+        "tenant": (child, ("kind", "'tenant'")),
+        "subtree_root": (child, ("kind, org_id", f"'org_subtree', '{root}'")),
+        "subtree_other": (child, ("kind, org_id", f"'org_subtree', '{other}'")),
+        "role_secretary": (child, ("kind, role", "'role', 'secretary'")),
+        "learner_x": (child, ("kind, learner_id", "'learner', 'learner-x'")),
+        "draft": (child, ("kind", "'tenant'")),
+        "parent_shared": (parent, ("kind", "'tenant'")),
+        "parent_unshared": (parent, ("kind", "'tenant'")),
+    }
+    items = {}
+    for name, (tenant, audience) in audiences.items():
+        course, item = uuid.uuid4(), uuid.uuid4()
+        owner_sql(_course_sql(tenant, course, uuid.uuid4(), [(item, "video", 600, True)], audience))
+        items[name] = (course, item)
+    owner_sql(
+        f"UPDATE learning.courses SET status = 'draft' WHERE id = '{items['draft'][0]}'; "
+        f"UPDATE learning.courses SET shared_down = 'optional' "
+        f"WHERE id = '{items['parent_shared'][0]}';"
+    )
+    callers = [
+        who("learner-x", child, br),
+        who("learner-y", child, other),
+        who("sec-y", child, other, ROLE_SECRETARY),
+        who("learner-z", child, None),
+        who("learner-w", child, uuid.uuid4()),  # an organisation the projection has not seen
+    ]
+    seen = set()
+    for caller in callers:
+        for name, (course, item) in items.items():
+            async with learning_app.db.unit_of_work(child) as uow:
+                learner = await load_learner(uow.session, caller)
+                expected = await course_for_learner(uow.session, learner, course) is not None
+            try:
+                await call(stub.ReportProgress, report(item, 0, uuid.uuid4()), caller)
+                opened = True
+            except grpc.aio.AioRpcError as err:
+                assert err.code() == grpc.StatusCode.NOT_FOUND
+                opened = False
+            assert opened == expected, (caller.user_id, name)
+            seen.add((name, opened))
+    # Every course was opened by someone and refused to someone, except those no one may open.
+    assert {n for n, o in seen if o} == {
+        "tenant", "subtree_root", "subtree_other", "role_secretary", "learner_x", "parent_shared"
+    }  # fmt: skip
+    assert {n for n, o in seen if not o} >= {"draft", "parent_unshared", "subtree_other"}
+
+
 async def test_secretaries_see_their_subtree_only(stub, world):
     mine = await call(stub.ListCourseLearners, pb.ListCourseLearnersRequest(
         course_id=str(world["c1"])), SEC1)  # fmt: skip
