@@ -144,6 +144,8 @@ def write_report(r: dict, path: Path) -> None:
 def learning_section(x: dict) -> list[str]:
     """Issue 5: progress reports, material downloads, the exam submission burst."""
     p, d, b = x["progress_reports"], x["material_downloads"], x.get("exam_burst")
+    failed = b.get("error") if b else None
+    b = None if failed else b
     when = (
         f" (measured {x['when']} on a platform with {x['members']:,} members)"
         if "when" in x
@@ -172,6 +174,8 @@ def learning_section(x: dict) -> list[str]:
             f"{round(b['achieved_per_s'] / max(b['bare_fastapi']['achieved_per_s'], 0.1), 3)} |"
         )
     lines.append("")
+    if failed:
+        lines += [f"The exam burst failed in this run: `{failed}`.", ""]
     if b:
         c = b["check"]
         lines += [
