@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import asyncpg
 import httpx
 from learning import REPORT_PERIOD_S, Tokens, _bare_progress, _ok, learner_headers
@@ -38,22 +39,27 @@ async def prepare_attempts(
     gateway: str, exam_id: str, takers: list[dict]
 ) -> tuple[list[str], float]:
     """Each taker starts an attempt and saves every answer (closed loop, 32 at a time)."""
-    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
     attempts: list[str] = [""] * len(takers)
     gate = asyncio.Semaphore(32)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    async with httpx.AsyncClient(base_url=gateway, limits=limits, timeout=60) as c:
+    connector = aiohttp.TCPConnector(limit=32)
+    async with aiohttp.ClientSession(gateway, connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=120)) as c:  # fmt: skip
+
+        async def call(method: str, path: str, headers: dict, body=None) -> dict:
+            async with c.request(method, path, headers=headers, json=body) as r:
+                if r.status >= 400:
+                    raise SystemExit(f"{method} {path} -> {r.status}: {(await r.text())[:300]}")
+                return await r.json()
 
         async def take(i: int) -> None:
             async with gate:
-                a = _ok(await c.post(f"/api/v1/exams/{exam_id}/attempts", headers=takers[i]))[
-                    "attempt"
-                ]
+                a = (await call("POST", f"/api/v1/exams/{exam_id}/attempts", takers[i]))["attempt"]
                 attempts[i] = a["id"]
                 for q in a["questions"]:
-                    _ok(await c.put(f"/api/v1/exams/attempts/{a['id']}/answers/{q['position']}",
-                                    headers=takers[i], json={"choices": [i % 3], "version": 1}))  # fmt: skip
+                    await call("PUT", f"/api/v1/exams/attempts/{a['id']}/answers/{q['position']}",
+                               takers[i], {"choices": [i % 3], "version": 1})  # fmt: skip
 
         await asyncio.gather(*(take(i) for i in range(len(takers))))
     return attempts, loop.time() - started
