@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,15 +27,16 @@ class CourseAccess:
     shared_from_ancestor: bool
 
 
-def audience_matches(learner: Learner) -> ColumnElement[bool]:
-    """SQL condition on CourseAudience rows that include the learner."""
+def audience_matches(learner: Learner, audience: Any = CourseAudience) -> ColumnElement[bool]:
+    """SQL condition on audience rows (CourseAudience, or any table with the same kind, org_id,
+    role and learner_id columns, e.g. exam audiences) that include the learner."""
     return or_(
-        CourseAudience.kind == "tenant",
-        and_(CourseAudience.kind == "org_subtree", CourseAudience.org_id.in_(learner.org_path))
+        audience.kind == "tenant",
+        and_(audience.kind == "org_subtree", audience.org_id.in_(learner.org_path))
         if learner.org_path
         else false(),
-        and_(CourseAudience.kind == "role", CourseAudience.role.in_(sorted(learner.roles))),
-        and_(CourseAudience.kind == "learner", CourseAudience.learner_id == learner.learner_id),
+        and_(audience.kind == "role", audience.role.in_(sorted(learner.roles))),
+        and_(audience.kind == "learner", audience.learner_id == learner.learner_id),
     )
 
 

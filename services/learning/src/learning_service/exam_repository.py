@@ -39,6 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from learning_service.course_access import audience_matches
 from learning_service.exam_models import (
     Exam,
     ExamAnswer,
@@ -115,16 +116,8 @@ ATTEMPT_RESULT_FIELDS = (
 
 
 def exam_audience_matches(learner: Learner) -> ColumnElement[bool]:
-    """SQL condition on ExamAudience rows that include the learner (the same rule as course
-    audiences, course_access.audience_matches)."""
-    return or_(
-        ExamAudience.kind == "tenant",
-        and_(ExamAudience.kind == "org_subtree", ExamAudience.org_id.in_(learner.org_path))
-        if learner.org_path
-        else false(),
-        and_(ExamAudience.kind == "role", ExamAudience.role.in_(sorted(learner.roles))),
-        and_(ExamAudience.kind == "learner", ExamAudience.learner_id == learner.learner_id),
-    )
+    """SQL condition on ExamAudience rows that include the learner: the course audience rule."""
+    return audience_matches(learner, ExamAudience)
 
 
 def readable_exams(scope: AuthorScope) -> ColumnElement[bool]:
